@@ -2,4 +2,19 @@
 //! engines that fill it (initial sync), keep it current (delta sync) and push
 //! local writes (upload). No uniffi here: bindings live in `bindings/`.
 
+pub mod error;
+pub mod profile;
+pub mod remote;
+pub mod secret;
 pub mod status;
+pub mod store;
+pub mod sync;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use profile::{AppManifest, Profile, Rows};
+pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
+pub use secret::Secret;
+pub use store::{Filter, Query, Row, Sort, Store};
+pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase};
+pub use value::Value;

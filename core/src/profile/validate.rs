@@ -1,0 +1,287 @@
+//! Checks a profile against the server's schema and resolves it into what
+//! the store and the sync engines need: typed columns, wire names, lookup
+//! targets and a sync order. Every error names the table, column or filter.
+
+use std::collections::HashSet;
+
+use super::{Profile, Rows, Schema, TableSchema, parse_filter};
+use crate::error::{Error, Result};
+
+/// SQLite column types the mirror uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlType {
+    Text,
+    Integer,
+    Real,
+}
+
+impl SqlType {
+    pub fn sql(self) -> &'static str {
+        match self {
+            SqlType::Text => "TEXT",
+            SqlType::Integer => "INTEGER",
+            SqlType::Real => "REAL",
+        }
+    }
+
+    fn of(attribute_type: &str) -> Option<SqlType> {
+        Some(match attribute_type {
+            "Integer" | "BigInt" | "Picklist" | "State" | "Status" | "Boolean" => SqlType::Integer,
+            "Decimal" | "Double" | "Money" => SqlType::Real,
+            // Things no client can $select as a plain value.
+            "Virtual" | "PartyList" | "CalendarRules" | "ManagedProperty" => return None,
+            _ => SqlType::Text,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedProfile {
+    /// In sync order: tables that `related` tables depend on come first.
+    pub tables: Vec<ResolvedTable>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedTable {
+    /// Entity set name: URL segment and local SQLite table name.
+    pub name: String,
+    pub logical_name: String,
+    /// The primary id column (`accountid`), the local primary key.
+    pub key: String,
+    pub columns: Vec<ResolvedColumn>,
+    pub rows: Rows,
+    pub interval_minutes: u32,
+    /// `(table, column)` of other profile tables whose lookups point here:
+    /// how `related` rows are reached.
+    pub referenced_by: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedColumn {
+    /// Logical name, also the local column name.
+    pub name: String,
+    /// Property name on the wire (`_parentcustomerid_value` for lookups).
+    pub wire: String,
+    pub sql_type: SqlType,
+    pub is_lookup: bool,
+    /// Added by Mooring (e.g. `modifiedon` for filtered tables), not asked
+    /// for by the profile.
+    pub hidden: bool,
+}
+
+impl ResolvedTable {
+    /// Tables read with change tracking (no server-side filter).
+    pub fn tracks_changes(&self) -> bool {
+        self.rows.is_all()
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ResolvedColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// What a stored mirror compares to decide on a migration: the columns
+    /// with their types, and the row choice.
+    pub fn columns_signature(&self) -> String {
+        let cols: Vec<String> = self.columns.iter().map(|c| format!("{}:{}", c.name, c.sql_type.sql())).collect();
+        format!("{}|{}", self.key, cols.join(","))
+    }
+
+    pub fn rows_signature(&self) -> String {
+        serde_json::to_string(&self.rows).unwrap_or_default()
+    }
+}
+
+impl Profile {
+    /// Validates against the server's schema: unknown tables, columns,
+    /// filter columns and unreachable `related` tables are errors.
+    pub fn resolve(&self, schema: &Schema) -> Result<ResolvedProfile> {
+        self.check_shape()?;
+        let mut tables = Vec::new();
+        for t in &self.tables {
+            let ts = schema
+                .by_entity_set(&t.name)
+                .ok_or_else(|| Error::Profile(format!("table {} does not exist on the server", t.name)))?;
+            let mut columns = Vec::new();
+            for c in &t.columns {
+                if *c == ts.primary_id {
+                    continue; // the key is always kept
+                }
+                let a = ts
+                    .attribute(c)
+                    .ok_or_else(|| Error::Profile(format!("table {}: column {c} does not exist on the server", t.name)))?;
+                let sql_type = SqlType::of(&a.attribute_type).ok_or_else(|| {
+                    Error::Profile(format!("table {}: column {c} ({}) cannot be synced", t.name, a.attribute_type))
+                })?;
+                columns.push(column(c, sql_type, a.is_lookup(), false));
+            }
+            if let Rows::Some { owned, filter, .. } = &t.rows {
+                if *owned && ts.attribute("ownerid").is_none() {
+                    return Err(Error::Profile(format!("table {}: rows \"owned\" but the table has no ownerid", t.name)));
+                }
+                if let Some(f) = filter {
+                    let expr = parse_filter(f)
+                        .map_err(|e| Error::Profile(format!("table {}: filter {f:?} does not parse: {e}", t.name)))?;
+                    for col in expr.columns() {
+                        if !filter_column_exists(ts, &col) {
+                            return Err(Error::Profile(format!(
+                                "table {}: filter {f:?} names column {col}, which does not exist on the server",
+                                t.name
+                            )));
+                        }
+                    }
+                }
+                // Filtered tables are kept current by a modifiedon high-water mark.
+                if ts.attribute("modifiedon").is_none() {
+                    return Err(Error::Profile(format!(
+                        "table {}: filtered rows need a modifiedon column, which the table lacks",
+                        t.name
+                    )));
+                }
+                if !columns.iter().any(|c| c.name == "modifiedon") {
+                    columns.push(column("modifiedon", SqlType::Text, false, true));
+                }
+            }
+            tables.push(ResolvedTable {
+                name: t.name.clone(),
+                logical_name: ts.logical_name.clone(),
+                key: ts.primary_id.clone(),
+                columns,
+                rows: t.rows.clone(),
+                interval_minutes: t.interval_minutes,
+                referenced_by: Vec::new(),
+            });
+        }
+        // Who points at whom, through the lookup columns the profile keeps.
+        for i in 0..tables.len() {
+            let ts = schema.by_entity_set(&tables[i].name).cloned().unwrap_or_default();
+            for c in tables[i].columns.clone() {
+                if !c.is_lookup {
+                    continue;
+                }
+                for l in ts.lookups.iter().filter(|l| l.attribute == c.name) {
+                    let Some(target) = schema.by_logical_name(&l.target) else { continue };
+                    if let Some(j) = tables.iter().position(|t| t.name == target.entity_set) {
+                        let entry = (tables[i].name.clone(), c.name.clone());
+                        if !tables[j].referenced_by.contains(&entry) {
+                            tables[j].referenced_by.push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        for t in &tables {
+            if matches!(t.rows, Rows::Some { owned: false, filter: None, related: true }) && t.referenced_by.is_empty() {
+                return Err(Error::Profile(format!(
+                    "table {}: rows \"related\" but no other profile table keeps a lookup column pointing at it",
+                    t.name
+                )));
+            }
+        }
+        Ok(ResolvedProfile { tables: sync_order(tables) })
+    }
+}
+
+fn column(name: &str, sql_type: SqlType, is_lookup: bool, hidden: bool) -> ResolvedColumn {
+    ResolvedColumn {
+        name: name.to_string(),
+        wire: if is_lookup { format!("_{name}_value") } else { name.to_string() },
+        sql_type,
+        is_lookup,
+        hidden,
+    }
+}
+
+/// Filters name lookups by their wire name (`_ownerid_value`) or plainly.
+fn filter_column_exists(ts: &TableSchema, col: &str) -> bool {
+    if ts.attribute(col).is_some() {
+        return true;
+    }
+    col.strip_prefix('_')
+        .and_then(|c| c.strip_suffix("_value"))
+        .and_then(|c| ts.attribute(c))
+        .is_some_and(|a| a.is_lookup())
+}
+
+/// Tables without `related` rows first (profile order), then related ones,
+/// each after the related tables pointing at it when there is no cycle.
+fn sync_order(tables: Vec<ResolvedTable>) -> Vec<ResolvedTable> {
+    let (mut out, mut rest): (Vec<_>, Vec<_>) = tables.into_iter().partition(|t| !t.rows.is_related());
+    while !rest.is_empty() {
+        let pending: HashSet<String> = rest.iter().map(|t| t.name.clone()).collect();
+        let ready = rest
+            .iter()
+            .position(|t| t.referenced_by.iter().all(|(from, _)| from == &t.name || !pending.contains(from)))
+            .unwrap_or(0);
+        out.push(rest.remove(ready));
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::profile::{Attribute, LookupTarget};
+
+    fn attr(n: &str, t: &str) -> Attribute {
+        Attribute { logical_name: n.into(), attribute_type: t.into() }
+    }
+
+    pub(crate) fn sample_schema() -> Schema {
+        let common = |extra: Vec<Attribute>| {
+            let mut v = vec![attr("ownerid", "Owner"), attr("modifiedon", "DateTime"), attr("createdon", "DateTime"), attr("versionnumber", "BigInt")];
+            v.extend(extra);
+            v
+        };
+        Schema {
+            tables: vec![
+                TableSchema {
+                    logical_name: "account".into(),
+                    entity_set: "accounts".into(),
+                    primary_id: "accountid".into(),
+                    primary_name: Some("name".into()),
+                    attributes: common(vec![attr("accountid", "Uniqueidentifier"), attr("name", "String"), attr("revenue", "Money"), attr("numberofemployees", "Integer")]),
+                    lookups: vec![LookupTarget { attribute: "ownerid".into(), target: "systemuser".into() }],
+                },
+                TableSchema {
+                    logical_name: "contact".into(),
+                    entity_set: "contacts".into(),
+                    primary_id: "contactid".into(),
+                    primary_name: Some("fullname".into()),
+                    attributes: common(vec![attr("contactid", "Uniqueidentifier"), attr("firstname", "String"), attr("parentcustomerid", "Customer")]),
+                    lookups: vec![LookupTarget { attribute: "parentcustomerid".into(), target: "account".into() }],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn resolves_types_lookups_and_order() {
+        let p = Profile::from_json(r#"{"tables":[{"name":"accounts","columns":["name","revenue"],"rows":"related"},
+            {"name":"contacts","columns":["firstname","parentcustomerid"],"rows":"owned"}]}"#).unwrap();
+        let r = p.resolve(&sample_schema()).unwrap();
+        assert_eq!(r.tables[0].name, "contacts", "related tables sync after their referrers");
+        let contacts = &r.tables[0];
+        assert_eq!(contacts.column("parentcustomerid").unwrap().wire, "_parentcustomerid_value");
+        assert!(contacts.column("modifiedon").unwrap().hidden);
+        let accounts = &r.tables[1];
+        assert_eq!(accounts.column("revenue").unwrap().sql_type, SqlType::Real);
+        assert_eq!(accounts.referenced_by, vec![("contacts".to_string(), "parentcustomerid".to_string())]);
+    }
+
+    #[test]
+    fn errors_name_what_is_wrong() {
+        let s = sample_schema();
+        let cases = [
+            (r#"{"tables":[{"name":"nope","rows":"all"}]}"#, "table nope"),
+            (r#"{"tables":[{"name":"accounts","columns":["nme"]}]}"#, "column nme"),
+            (r#"{"tables":[{"name":"accounts","rows":{"filter":"bogus eq 1"}}]}"#, "column bogus"),
+            (r#"{"tables":[{"name":"accounts","rows":"related"}]}"#, "table accounts"),
+        ];
+        for (text, needle) in cases {
+            let e = Profile::from_json(text).unwrap().resolve(&s).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e} should mention {needle}");
+        }
+        let ok = Profile::from_json(r#"{"tables":[{"name":"accounts","rows":{"filter":"_ownerid_value ne null"}}]}"#).unwrap();
+        ok.resolve(&s).unwrap();
+    }
+}

@@ -1,0 +1,159 @@
+//! Schema and identity requests: `EntityDefinitions` (tables, keys, column
+//! types, lookups), `RetrieveTotalRecordCount` (totals before downloading)
+//! and `WhoAmI` (the user "owned by me" means). Parsed leniently: any
+//! property order, unknown properties ignored.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use tracing::debug;
+
+use super::Remote;
+use crate::error::{Error, Result};
+use crate::profile::{Attribute, LookupTarget, Schema, TableSchema};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhoAmI {
+    pub user_id: String,
+}
+
+#[derive(Deserialize)]
+struct List<T> {
+    value: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EntityDef {
+    logical_name: String,
+    #[serde(default)]
+    entity_set_name: Option<String>,
+    #[serde(default)]
+    primary_id_attribute: Option<String>,
+    #[serde(default)]
+    primary_name_attribute: Option<String>,
+    #[serde(default)]
+    attributes: Option<Vec<AttributeDef>>,
+    #[serde(default)]
+    many_to_one_relationships: Option<Vec<RelationshipDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeDef {
+    logical_name: String,
+    #[serde(default)]
+    attribute_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RelationshipDef {
+    #[serde(default)]
+    referencing_attribute: Option<String>,
+    #[serde(default)]
+    referenced_entity: Option<String>,
+}
+
+const DEF_SELECT: &str = "$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute";
+const DEF_EXPAND: &str = "$expand=Attributes($select=LogicalName,AttributeType),ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity)";
+
+impl Remote {
+    pub async fn who_am_i(&self) -> Result<WhoAmI> {
+        #[derive(Deserialize)]
+        struct W {
+            #[serde(rename = "UserId")]
+            user_id: String,
+        }
+        let resp = self.get(&self.url("WhoAmI"), None, "GET WhoAmI").await?;
+        let w: W = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol("GET WhoAmI", e.to_string()))?;
+        Ok(WhoAmI { user_id: w.user_id.to_ascii_lowercase() })
+    }
+
+    /// The schema of the given tables (entity set names) plus the names and
+    /// keys of every table (lookups may point anywhere). Tables the server
+    /// does not know are simply absent: validation names them.
+    pub async fn schema_for(&self, entity_sets: &[String]) -> Result<Schema> {
+        let what = "GET EntityDefinitions";
+        let resp = self.get(&self.url(&format!("EntityDefinitions?{DEF_SELECT}")), None, what).await?;
+        let list: List<EntityDef> =
+            serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(what, e.to_string()))?;
+        let mut schema = Schema::default();
+        for def in list.value {
+            schema.tables.push(to_table(def));
+        }
+        for set in entity_sets {
+            let Some(idx) = schema.tables.iter().position(|t| &t.entity_set == set) else { continue };
+            if !schema.tables[idx].attributes.is_empty() {
+                continue; // the list already carried the details
+            }
+            let logical = schema.tables[idx].logical_name.clone();
+            let what = format!("GET EntityDefinitions(LogicalName='{logical}')");
+            let url = self.url(&format!("EntityDefinitions(LogicalName='{logical}')?{DEF_SELECT}&{DEF_EXPAND}"));
+            let resp = self.get(&url, None, &what).await?;
+            let def: EntityDef = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(&what, e.to_string()))?;
+            schema.tables[idx] = to_table(def);
+        }
+        Ok(schema)
+    }
+
+    /// Row totals by logical name. A server that cannot answer gives an
+    /// empty map: progress then has no denominator rather than a wrong one.
+    pub async fn total_counts(&self, logical_names: &[String]) -> Result<HashMap<String, u64>> {
+        if logical_names.is_empty() {
+            return Ok(HashMap::new());
+        }
+        #[derive(Deserialize)]
+        struct Outer {
+            #[serde(rename = "EntityRecordCountCollection")]
+            collection: Coll,
+        }
+        #[derive(Deserialize)]
+        struct Coll {
+            #[serde(rename = "Keys")]
+            keys: Vec<String>,
+            #[serde(rename = "Values")]
+            values: Vec<i64>,
+        }
+        let names: Vec<String> = logical_names.iter().map(|n| format!("'{n}'")).collect();
+        let url = self.url(&format!("RetrieveTotalRecordCount(EntityNames=[{}])", names.join(",")));
+        let what = "GET RetrieveTotalRecordCount";
+        let resp = match self.get(&url, None, what).await {
+            Ok(r) => r,
+            Err(e @ (Error::Auth(_) | Error::TokenProvider(_) | Error::Network(_))) => return Err(e),
+            Err(e) => {
+                debug!("no row totals: {e}");
+                return Ok(HashMap::new());
+            }
+        };
+        let o: Outer = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(what, e.to_string()))?;
+        Ok(o.collection
+            .keys
+            .into_iter()
+            .zip(o.collection.values)
+            .map(|(k, v)| (k, v.max(0) as u64))
+            .collect())
+    }
+}
+
+fn to_table(def: EntityDef) -> TableSchema {
+    let logical = def.logical_name;
+    TableSchema {
+        entity_set: def.entity_set_name.unwrap_or_else(|| format!("{logical}s")),
+        primary_id: def.primary_id_attribute.unwrap_or_else(|| format!("{logical}id")),
+        primary_name: def.primary_name_attribute,
+        attributes: def
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| Attribute { logical_name: a.logical_name, attribute_type: a.attribute_type.unwrap_or_default() })
+            .collect(),
+        lookups: def
+            .many_to_one_relationships
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| Some(LookupTarget { attribute: r.referencing_attribute?, target: r.referenced_entity? }))
+            .collect(),
+        logical_name: logical,
+    }
+}

@@ -1,0 +1,331 @@
+//! The Dataverse Web API client: the documented headers, the base URL, a
+//! host-provided token, and the retry policy (backoff on 5xx, timeouts and
+//! dropped connections; `Retry-After` on 429; one token refresh on 401).
+//! Links from the server are followed as given, never rebuilt.
+
+mod metadata;
+mod page;
+
+pub use metadata::WhoAmI;
+pub use page::{Page, PageShape, parse_page};
+pub use crate::value::RowData;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use tracing::{debug, warn};
+
+use crate::error::{EXPIRED_VERSION_STAMP, Error, ODataError, Result};
+use crate::secret::Secret;
+
+/// Implemented by the host app (MSAL on the phone, a fixed token in the
+/// CLI). `force_refresh`: the last token was refused, get a new one.
+pub trait TokenProvider: Send + Sync {
+    fn token(&self, force_refresh: bool) -> std::result::Result<Secret, String>;
+}
+
+/// A token that never changes (CLI, tests).
+pub struct StaticToken(pub Secret);
+
+impl TokenProvider for StaticToken {
+    fn token(&self, _force_refresh: bool) -> std::result::Result<Secret, String> {
+        Ok(self.0.clone())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RemoteConfig {
+    /// The environment URL (`https://org.crm.dynamics.com`); the client
+    /// appends `/api/data/v9.2/`. Plain http only for loopback.
+    pub server_url: String,
+    /// `Prefer: odata.maxpagesize`, 1..=5000.
+    pub page_size: u32,
+    pub connect_timeout: Duration,
+    /// One request, body included.
+    pub request_timeout: Duration,
+    /// Retries after 5xx, timeouts and dropped connections.
+    pub max_retries: u32,
+    /// Retries after 429.
+    pub max_throttle_retries: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// A longer Retry-After is an error rather than a silent hang.
+    pub max_retry_after: Duration,
+}
+
+impl RemoteConfig {
+    pub fn new(server_url: impl Into<String>) -> Self {
+        RemoteConfig {
+            server_url: server_url.into(),
+            page_size: 5000,
+            connect_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(120),
+            max_retries: 6,
+            max_throttle_retries: 10,
+            backoff_base: Duration::from_millis(250),
+            backoff_cap: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What a GET answered, body fully read.
+pub struct Response {
+    pub body: bytes::Bytes,
+    pub headers: HeaderMap,
+}
+
+pub struct Remote {
+    http: reqwest::Client,
+    base: String,
+    tokens: Arc<dyn TokenProvider>,
+    cfg: RemoteConfig,
+}
+
+impl Remote {
+    pub fn new(cfg: RemoteConfig, tokens: Arc<dyn TokenProvider>) -> Result<Remote> {
+        let base = base_url(&cfg.server_url)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.request_timeout)
+            .pool_max_idle_per_host(4)
+            .build()
+            .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Remote { http, base, tokens, cfg })
+    }
+
+    /// `<server>/api/data/v9.2/`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn page_size(&self) -> u32 {
+        self.cfg.page_size
+    }
+
+    /// A URL under the base from a relative path (`accounts?$select=name`).
+    pub fn url(&self, relative: &str) -> String {
+        format!("{}{}", self.base, relative)
+    }
+
+    /// GET with the documented headers and the retry policy. `url` is sent
+    /// as given (server links byte for byte). `what` names the request in
+    /// errors (no query string: filters may hold user data).
+    pub async fn get(&self, url: &str, prefer: Option<&str>, what: &str) -> Result<Response> {
+        let mut retries = 0u32;
+        let mut throttled = 0u32;
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.token(refreshed).map_err(Error::TokenProvider)?;
+            let mut req = self
+                .http
+                .get(url)
+                .header("Accept", "application/json")
+                .header("OData-MaxVersion", "4.0")
+                .header("OData-Version", "4.0")
+                .bearer_auth(token.expose());
+            if let Some(p) = prefer {
+                req = req.header("Prefer", p);
+            }
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let (status, headers, body) = match outcome {
+                Ok(x) => x,
+                Err(e) => {
+                    // Timeouts, refused or dropped connections, cut bodies.
+                    retries += 1;
+                    if retries > self.cfg.max_retries {
+                        return Err(Error::Network(format!("{what}: {}", describe_reqwest(&e))));
+                    }
+                    let wait = self.backoff(retries);
+                    debug!(%what, attempt = retries, ?wait, "transient failure: {}", describe_reqwest(&e));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            };
+            if status.is_success() {
+                return Ok(Response { body, headers });
+            }
+            let odata = parse_error_body(&body);
+            if odata.as_ref().is_some_and(|e| e.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP)) {
+                return Err(Error::Http { status: status.as_u16(), what: what.to_string(), odata });
+            }
+            match status {
+                StatusCode::UNAUTHORIZED if !refreshed => {
+                    debug!(%what, "401: asking the host for a fresh token");
+                    refreshed = true;
+                }
+                StatusCode::UNAUTHORIZED => {
+                    let msg = odata.map(|e| e.message).unwrap_or_else(|| "401 Unauthorized".into());
+                    return Err(Error::Auth(format!("{what}: {msg}")));
+                }
+                StatusCode::TOO_MANY_REQUESTS => {
+                    throttled += 1;
+                    let retry_after = retry_after(&headers);
+                    if throttled > self.cfg.max_throttle_retries
+                        || retry_after.is_some_and(|d| d > self.cfg.max_retry_after)
+                    {
+                        return Err(Error::Throttled { attempts: throttled, retry_after });
+                    }
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(throttled));
+                    warn!(%what, ?wait, "throttled (429): waiting as the server asks");
+                    tokio::time::sleep(wait).await;
+                }
+                s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+                    retries += 1;
+                    if retries > self.cfg.max_retries {
+                        return Err(Error::Http { status: s.as_u16(), what: what.to_string(), odata });
+                    }
+                    let wait = self.backoff(retries);
+                    debug!(%what, status = s.as_u16(), attempt = retries, ?wait, "server error: retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                s => return Err(Error::Http { status: s.as_u16(), what: what.to_string(), odata }),
+            }
+        }
+    }
+
+    /// GET one page and parse it. A body that does not parse (a page cut
+    /// short) is retried like a dropped connection.
+    pub async fn get_page(&self, url: &str, prefer: &str, shape: &PageShape, what: &str) -> Result<Page> {
+        let mut attempts = 0u32;
+        loop {
+            let resp = self.get(url, Some(prefer), what).await?;
+            match parse_page(&resp.body, shape) {
+                Ok(page) => return Ok(page),
+                Err(e) => {
+                    attempts += 1;
+                    if attempts > self.cfg.max_retries {
+                        return Err(Error::protocol(what, format!("the page does not parse: {e}")));
+                    }
+                    let wait = self.backoff(attempts);
+                    warn!(%what, attempt = attempts, ?wait, "page does not parse (cut short?): {e}; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Full jitter exponential backoff.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.cfg.backoff_base.saturating_mul(1u32 << attempt.min(16));
+        let cap = exp.min(self.cfg.backoff_cap);
+        let ms = cap.as_millis().max(1) as u64;
+        Duration::from_millis(ms / 2 + fastrand::u64(0..=ms / 2))
+    }
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    // reqwest's Display includes the URL; keep only the kind and its source.
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_string() } else { format!("{kind} ({detail})") }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v: &HeaderValue = headers.get("retry-after")?;
+    let secs: f64 = v.to_str().ok()?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// `{"error":{"code":"...","message":"..."}}`, or None for other bodies.
+pub fn parse_error_body(body: &[u8]) -> Option<ODataError> {
+    #[derive(serde::Deserialize)]
+    struct Outer {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    let o: Outer = serde_json::from_slice(body).ok()?;
+    Some(ODataError { code: o.error.code.unwrap_or_default(), message: o.error.message.unwrap_or_default() })
+}
+
+/// Environment URL → Web API base. https, or http on loopback only.
+fn base_url(server: &str) -> Result<String> {
+    let url = reqwest::Url::parse(server.trim())
+        .map_err(|e| Error::Profile(format!("server URL {server:?} is not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        s => {
+            return Err(Error::Profile(format!(
+                "server URL {server:?}: scheme {s} not allowed (https, or http on loopback)"
+            )));
+        }
+    }
+    let mut s = url.as_str().trim_end_matches('/').to_string();
+    if !s.ends_with("/api/data/v9.2") {
+        s.push_str("/api/data/v9.2");
+    }
+    s.push('/');
+    Ok(s)
+}
+
+/// Percent-encodes a query value we build ourselves ($select, $filter).
+/// Server links are never passed through this.
+pub fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~(),'=:$@/*".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert_eq!(base_url("https://org.crm.dynamics.com").unwrap(), "https://org.crm.dynamics.com/api/data/v9.2/");
+        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080/api/data/v9.2/");
+        assert!(base_url("http://example.com").is_err());
+        assert!(base_url("nonsense").is_err());
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = parse_error_body(br#"{"error":{"message":"Version stamp expired","code":"0x80044352"}}"#).unwrap();
+        assert_eq!(e.code, EXPIRED_VERSION_STAMP);
+        assert!(parse_error_body(b"<html>").is_none());
+    }
+
+    #[test]
+    fn encodes_filters() {
+        assert_eq!(encode_query_value("name eq 'a&b'"), "name%20eq%20'a%26b'");
+    }
+}

@@ -1,0 +1,177 @@
+//! Writing what sync downloads: one page of rows and deletes together with
+//! the table's new sync state, in one transaction; the generation sweep
+//! that ends a re-baseline; the key-only pass of filtered tables.
+
+use rusqlite::{Connection, params_from_iter};
+
+use super::state::{self, TableState};
+use super::{Store, q};
+use crate::error::Result;
+use crate::profile::ResolvedTable;
+use crate::value::RowData;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub upserted: u64,
+    /// Rows removed: deletes from the server plus rows swept.
+    pub deleted: u64,
+}
+
+fn upsert_sql(t: &ResolvedTable) -> String {
+    let mut names = vec![q(&t.key)];
+    names.extend(t.columns.iter().map(|c| q(&c.name)));
+    names.push("\"_etag\"".into());
+    names.push("\"_gen\"".into());
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = names[1..].iter().map(|n| format!("{n} = excluded.{n}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE SET {}",
+        q(&t.name),
+        names.join(", "),
+        placeholders.join(", "),
+        q(&t.key),
+        updates.join(", ")
+    )
+}
+
+fn upsert_rows(c: &Connection, t: &ResolvedTable, rows: &[RowData], generation: i64) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut stmt = c.prepare_cached(&upsert_sql(t))?;
+    let width = t.columns.len();
+    for r in rows {
+        stmt.raw_bind_parameter(1, &r.key)?;
+        for (i, v) in r.values.iter().take(width).enumerate() {
+            stmt.raw_bind_parameter(i + 2, v)?;
+        }
+        // A short row (never from the parser) gets NULLs, not stale binds.
+        for i in r.values.len()..width {
+            stmt.raw_bind_parameter(i + 2, rusqlite::types::Null)?;
+        }
+        stmt.raw_bind_parameter(width + 2, &r.etag)?;
+        stmt.raw_bind_parameter(width + 3, generation)?;
+        stmt.raw_execute()?;
+    }
+    Ok(rows.len() as u64)
+}
+
+fn delete_keys(c: &Connection, t: &ResolvedTable, keys: &[String]) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut stmt = c.prepare_cached(&format!("DELETE FROM {} WHERE {} = ?1", q(&t.name), q(&t.key)))?;
+    let mut n = 0;
+    for k in keys {
+        n += stmt.execute([k])? as u64;
+    }
+    Ok(n)
+}
+
+fn sweep(c: &Connection, t: &ResolvedTable, generation: i64) -> Result<u64> {
+    Ok(c.execute(&format!("DELETE FROM {} WHERE \"_gen\" < ?1 AND \"_pending\" = 0", q(&t.name)), [generation])? as u64)
+}
+
+impl Store {
+    /// One page: upserts `rows` (tagged with the state's generation),
+    /// deletes `deleted`, optionally sweeps older generations, and saves
+    /// `state`, all in one transaction.
+    pub fn write_page(
+        &self,
+        t: &ResolvedTable,
+        rows: &[RowData],
+        deleted: &[String],
+        new_state: &TableState,
+        sweep_old: bool,
+    ) -> Result<WriteStats> {
+        let stats = {
+            let mut w = self.writer()?;
+            let tx = w.transaction()?;
+            let upserted = upsert_rows(&tx, t, rows, new_state.generation)?;
+            let mut removed = delete_keys(&tx, t, deleted)?;
+            if sweep_old {
+                removed += sweep(&tx, t, new_state.generation)?;
+            }
+            state::save(&tx, new_state)?;
+            tx.commit()?;
+            WriteStats { upserted, deleted: removed }
+        };
+        if stats.upserted > 0 || stats.deleted > 0 {
+            self.inner.watches.notify(self, &t.name);
+        }
+        Ok(stats)
+    }
+
+    /// Key-only pass of a filtered table: rows whose keys the server still
+    /// lists under the filter move to `generation`; a later sweep removes
+    /// the rest. Returns how many keys matched a mirror row.
+    pub fn mark_present(&self, t: &ResolvedTable, keys: &[String], generation: i64) -> Result<u64> {
+        let mut w = self.writer()?;
+        let tx = w.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE {} SET \"_gen\" = ?1 WHERE {} = ?2",
+                q(&t.name),
+                q(&t.key)
+            ))?;
+            for k in keys {
+                n += stmt.execute(rusqlite::params![generation, k])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Which of `keys` are in the mirror table with a generation of at
+    /// least `min_generation`.
+    pub fn existing_keys(&self, t: &ResolvedTable, keys: &[String], min_generation: i64) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE \"_gen\" >= ? AND {} IN ({marks})",
+                    q(&t.key),
+                    q(&t.name),
+                    q(&t.key)
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let mut params: Vec<crate::value::Value> = vec![min_generation.into()];
+                params.extend(chunk.iter().map(|k| crate::value::Value::Text(k.clone())));
+                let rows = stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The largest value of a column (the `modifiedon` high-water mark).
+    pub fn max_text(&self, table: &str, column: &str) -> Result<Option<String>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(&format!("SELECT max({}) FROM {}", q(column), q(table)), [], |r| r.get::<_, Option<String>>(0))?)
+        })
+    }
+
+    /// Distinct non-null values of a lookup column: the rows of the target
+    /// table that `related` must keep.
+    pub fn lookup_values(&self, table: &str, column: &str) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let sql = format!("SELECT DISTINCT lower({col}) FROM {t} WHERE {col} IS NOT NULL", col = q(column), t = q(table));
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Rows of the current generation (resume progress).
+    pub fn count_generation(&self, table: &str, generation: i64) -> Result<u64> {
+        self.with_reader(|c| {
+            Ok(c.query_row(&format!("SELECT count(*) FROM {} WHERE \"_gen\" >= ?1", q(table)), [generation], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+        })
+    }
+}
