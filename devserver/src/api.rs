@@ -1007,11 +1007,17 @@ pub fn parse_write_map(ctx: &Ctx<'_>, t: &Table, obj: &Map<String, J>) -> Result
     Ok(out)
 }
 
-/// Sets the owner to `user` when the table has one and the body did not bind it.
+/// Create defaults Dataverse applies: the owner is the caller, a new row is
+/// active (statecode 0).
 fn default_owner(t: &Table, user: &User, vals: &mut Vec<(usize, WriteVal)>) {
-    if let Some(ci) = t.columns.iter().position(|c| c.name == "ownerid" && c.ty.is_lookup()) {
-        if !vals.iter().any(|(i, _)| *i == ci) {
+    for (ci, c) in t.columns.iter().enumerate() {
+        if vals.iter().any(|(i, _)| *i == ci) {
+            continue;
+        }
+        if c.name == "ownerid" && c.ty.is_lookup() {
             vals.push((ci, WriteVal::Lookup(Some((user.id, "systemuser".into())))));
+        } else if c.ty == AttrType::State {
+            vals.push((ci, WriteVal::Plain(Value::Integer(0))));
         }
     }
 }

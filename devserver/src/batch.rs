@@ -94,7 +94,7 @@ fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(A
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
-    let mut words = line.trim().split_whitespace();
+    let mut words = line.split_whitespace();
     let (Some(method), Some(url)) = (words.next(), words.next()) else {
         return Err(bad(format!("Invalid request line in batch part: '{}'.", line.trim())));
     };
@@ -128,8 +128,10 @@ fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(A
     ))
 }
 
-fn parse_items(body: &str, boundary: &str) -> Result<Vec<(Vec<(String, String)>, String, Option<String>)>, ApiError> {
-    // (mime headers, content, nested boundary)
+/// (MIME headers, content, boundary of a nested change set).
+type RawPart = (Vec<(String, String)>, String, Option<String>);
+
+fn parse_items(body: &str, boundary: &str) -> Result<Vec<RawPart>, ApiError> {
     let mut out = Vec::new();
     for part in split_parts(body, boundary)? {
         let (mime, rest) = split_head(part);

@@ -136,7 +136,7 @@ fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
     to_response(ApiError::new(status, code, message).into_response())
 }
 
-fn authenticate(sh: &Shared, req: &Request) -> Result<User, Response> {
+fn authenticate(sh: &Shared, req: &Request) -> Result<User, Box<Response>> {
     let token = req
         .headers()
         .get("authorization")
@@ -156,13 +156,13 @@ fn authenticate(sh: &Shared, req: &Request) -> Result<User, Response> {
                 "www-authenticate",
                 HeaderValue::from_static("Bearer error=\"invalid_token\", authorization_uri=\"http://127.0.0.1/oauth2/authorize\""),
             );
-            Err(r)
+            Err(Box::new(r))
         }
     }
 }
 
 /// Service protection: a request budget per user and window.
-fn check_budget(sh: &Shared, user: &User) -> Result<(), Response> {
+fn check_budget(sh: &Shared, user: &User) -> Result<(), Box<Response>> {
     let Some((limit, window)) = sh.request_budget else { return Ok(()) };
     let Ok(mut b) = sh.budgets.lock() else { return Ok(()) };
     let now = Instant::now();
@@ -183,7 +183,7 @@ fn check_budget(sh: &Shared, user: &User) -> Result<(), Response> {
             ),
         );
         r.headers_mut().insert("retry-after", HeaderValue::from(secs.max(1)));
-        return Err(r);
+        return Err(Box::new(r));
     }
     Ok(())
 }
@@ -239,7 +239,7 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
     sh.stats.requests.fetch_add(1, Ordering::Relaxed);
     let user = match authenticate(&sh, &req) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let latency = sh.faults.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
@@ -249,7 +249,7 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
         return r;
     }
     if let Err(r) = check_budget(&sh, &user) {
-        return r;
+        return *r;
     }
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path().strip_prefix(API_PREFIX).unwrap_or("").trim_start_matches('/');
@@ -302,7 +302,7 @@ fn admin_error(e: crate::Error) -> Response {
 async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
     let user = match authenticate(&sh, &req) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let method = req.method().as_str().to_string();
     let body = match read_body(&sh, req.into_body()).await {

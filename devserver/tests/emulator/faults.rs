@@ -1,0 +1,184 @@
+//! Fault injection, throttling, bad input, the binary, persistence.
+
+use std::time::{Duration, Instant};
+
+use mooring_devserver::Config;
+use serde_json::json;
+
+use crate::common::{env, seeded};
+
+#[tokio::test]
+async fn latency_and_failures_can_be_injected() {
+    let e = seeded(1).await;
+    e.admin.set_latency(Duration::from_millis(300));
+    let t = Instant::now();
+    assert_eq!(e.get("WhoAmI").await.status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    e.admin.set_latency(Duration::ZERO);
+    e.admin.fail_next(2, 503);
+    for _ in 0..2 {
+        let r = e.get("accounts").await;
+        assert_eq!(r.status, 503);
+        assert!(!r.error().1.is_empty());
+    }
+    assert_eq!(e.get("accounts").await.status, 200);
+    // Over HTTP.
+    let root = e.server.root_url();
+    let r = e.client.post(format!("{root}/admin/fail-next")).bearer_auth(&e.token).json(&json!({"count": 1, "status": 429})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = e.get("accounts").await;
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.error().0, "0x80072322");
+    let r = e.client.post(format!("{root}/admin/latency")).bearer_auth(&e.token).json(&json!({"ms": 1})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = e.client.post(format!("{root}/admin/fail-next")).bearer_auth(&e.token).json(&json!({"count": 1})).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn the_next_page_can_be_cut_mid_body() {
+    let e = seeded(50).await;
+    e.admin.truncate_next_page_after(7);
+    let r = e.client.get(e.url("accounts?$select=name")).bearer_auth(&e.token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "headers go out before the cut");
+    let body = r.bytes().await;
+    assert!(body.is_err(), "the body must fail mid-way");
+    // Only once: the next page is whole.
+    let v = e.get("accounts?$select=name").await.json();
+    assert_eq!(v["value"].as_array().unwrap().len(), 50);
+    // Over HTTP, and the partial body really holds 7 rows.
+    let root = e.server.root_url();
+    e.client.post(format!("{root}/admin/truncate-next-page")).bearer_auth(&e.token).json(&json!({"rows": 3})).send().await.unwrap();
+    let mut r = e.client.get(e.url("accounts?$select=name")).bearer_auth(&e.token).send().await.unwrap();
+    let mut got = Vec::new();
+    let mut failed = false;
+    loop {
+        match r.chunk().await {
+            Ok(Some(c)) => got.extend_from_slice(&c),
+            Ok(None) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed);
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(text.matches("\"accountid\"").count(), 3, "{text}");
+    assert!(serde_json::from_slice::<serde_json::Value>(&got).is_err());
+}
+
+#[tokio::test]
+async fn refusing_connections_looks_like_an_unreachable_server() {
+    let e = seeded(1).await;
+    assert_eq!(e.get("WhoAmI").await.status, 200);
+    e.admin.set_refusing_connections(true);
+    let r = e.client.get(e.url("WhoAmI")).bearer_auth(&e.token).send().await;
+    assert!(r.is_err(), "pooled and new connections fail");
+    let fresh = reqwest::Client::new();
+    assert!(fresh.get(e.url("WhoAmI")).bearer_auth(&e.token).send().await.is_err());
+    e.admin.set_refusing_connections(false);
+    assert_eq!(reqwest::Client::new().get(e.url("WhoAmI")).bearer_auth(&e.token).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn past_the_request_budget_answers_429_with_retry_after() {
+    let e = env(Config { request_budget: Some((5, Duration::from_secs(2))), ..Default::default() }).await;
+    for _ in 0..5 {
+        assert_eq!(e.get("WhoAmI").await.status, 200);
+    }
+    let r = e.get("WhoAmI").await;
+    assert_eq!(r.status, 429);
+    let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&secs), "{secs}");
+    let (code, msg) = r.error();
+    assert_eq!(code, "0x80072322");
+    assert!(msg.contains("Number of requests exceeded the limit of 5"), "{msg}");
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    assert_eq!(e.get("WhoAmI").await.status, 200, "the window resets");
+}
+
+#[tokio::test]
+async fn bad_input_gets_4xx_and_never_breaks_the_server() {
+    let e = env(Config { seed_rows: 2, max_body_bytes: 64 * 1024, ..Default::default() }).await;
+    let big = json!({"name": "x".repeat(100_000)});
+    let r = e.req(reqwest::Method::POST, "accounts", &[], Some(big)).await;
+    assert_eq!(r.status, 413);
+    assert!(!r.error().1.is_empty());
+    for path in [
+        "nosuchset",
+        "accounts(", "accounts()", "accounts(1)", "accounts(%zz)", "accounts/extra/segments",
+        "accounts?$filter=%E0%A4%A", "accounts?$select=%00", "EntityDefinitions(LogicalName='account')/Nope",
+        "RetrieveTotalRecordCount(EntityNames=oops)", "$metadatax", "accounts?$top=-1", "accounts?$count=maybe",
+        "accounts?$filter=((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+    ] {
+        let r = e.get(path).await;
+        assert!((400..500).contains(&r.status.as_u16()), "{path}: {} {}", r.status, r.text);
+        r.error();
+    }
+    let r = e.client.get(format!("{}/nowhere", e.server.root_url())).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = e.req(reqwest::Method::PUT, "accounts", &[], Some(json!({}))).await;
+    assert_eq!(r.status, 405);
+    let r = e.req(reqwest::Method::POST, "accounts", &[], Some(json!({"numberofemployees": 99999999999i64}))).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(e.admin.rows("accounts").unwrap().len(), 2);
+    assert_eq!(e.get("WhoAmI").await.status, 200, "still serving");
+}
+
+#[tokio::test]
+async fn stats_count_requests_rows_and_batches() {
+    let e = seeded(10).await;
+    e.admin.reset_stats();
+    e.get_with("accounts?$select=name", &[("Prefer", "odata.maxpagesize=4")]).await;
+    e.get("WhoAmI").await;
+    let s = e.admin.stats();
+    assert_eq!((s.requests, s.rows_served, s.batch_requests), (2, 4, 0));
+    e.admin.reset_stats();
+    assert_eq!(e.admin.stats().requests, 0);
+    let v: serde_json::Value = e.client.get(format!("{}/admin/stats", e.server.root_url())).bearer_auth(&e.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["requests"], 0);
+}
+
+#[tokio::test]
+async fn a_database_file_persists_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("mooring-devserver-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("emu.sqlite");
+    let cfg = Config { db_path: Some(path.clone()), seed_rows: 20, ..Default::default() };
+    let e = env(cfg.clone()).await;
+    let id = e.admin.create_row("accounts", e.admin.users()[0].id, json!({"name": "Persisted"})).unwrap();
+    let before = e.admin.rows("accounts").unwrap();
+    let max_v = before.iter().map(|r| r["versionnumber"].as_i64().unwrap()).max().unwrap();
+    e.server.shutdown().await;
+    let e = env(cfg).await;
+    assert_eq!(e.admin.rows("accounts").unwrap(), before, "no re-seed over existing rows");
+    e.admin.update_row("accounts", id, e.admin.users()[0].id, json!({"name": "Again"})).unwrap();
+    let v = e.get(&format!("accounts({id})")).await.json();
+    assert!(v["versionnumber"].as_i64().unwrap() > max_v, "versions keep increasing after a restart");
+    e.server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_base_url_and_serves() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mooring-devserver"))
+        .args(["--port", "0", "--seed-rows", "5", "--token", "cli-token", "--user", "Second User=second-token"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(line.starts_with("http://127.0.0.1:") && line.ends_with("/api/data/v9.2/"), "{line}");
+    let client = reqwest::Client::new();
+    let v: serde_json::Value = client.get(format!("{line}accounts?$count=true&$select=name")).bearer_auth("cli-token").send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["@odata.count"], 5);
+    let r = client.get(format!("{line}WhoAmI")).bearer_auth("second-token").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().await.unwrap();
+}
