@@ -16,5 +16,5 @@ pub use profile::{AppManifest, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
 pub use secret::Secret;
 pub use store::{Filter, Query, Row, Sort, Store};
-pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase};
+pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
 pub use value::Value;

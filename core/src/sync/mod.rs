@@ -250,3 +250,18 @@ pub(crate) fn select_list(t: &ResolvedTable) -> String {
 pub(crate) fn wires(t: &ResolvedTable) -> Vec<String> {
     t.columns.iter().map(|c| c.wire.clone()).collect()
 }
+
+/// The profile an app manifest asks for, generated against the server's
+/// schema (lookup targets and their primary names come from it).
+pub async fn profile_from_manifest(remote: &Remote, manifest: &crate::profile::AppManifest) -> Result<Profile> {
+    let mut names: Vec<String> = Vec::new();
+    for s in &manifest.screens {
+        for r in &s.reads {
+            if !names.contains(&r.table) {
+                names.push(r.table.clone());
+            }
+        }
+    }
+    let schema = remote.schema_for(&names).await?;
+    manifest.to_profile(&schema)
+}
