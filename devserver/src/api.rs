@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::cookie::{self, Cursor, DeltaCursor, DeltaToken, PageCursor, QueryParam};
 use crate::filter::{self, Prop};
 use crate::schema::{AttrType, Table};
-use crate::store::{Db, WriteVal, write_json_str, write_json_value};
+use crate::store::{Db, WriteVal, write_i64, write_json_str, write_json_value};
 use crate::{Shared, User};
 
 pub const MAX_PAGE: usize = 5000;
@@ -352,8 +352,51 @@ fn sql_width(t: &Table, sel: &[usize]) -> usize {
     2 + sel.iter().map(|&i| if t.columns[i].ty.is_lookup() { 2 } else { 1 }).sum::<usize>()
 }
 
+/// How to write rows of one query: the JSON key bytes are built once per
+/// page, not per row (serialization is the emulator's hot loop).
+struct RowPlan<'a> {
+    t: &'a Table,
+    sel: &'a [usize],
+    annotations: bool,
+    /// Per selected column: `,"name":` (lookups: `,"_name_value":`).
+    keys: Vec<Vec<u8>>,
+    /// Per selected lookup column: (`,"_x_value@...lookuplogicalname":`, `,"_x_value@...associatednavigationproperty":`).
+    ann_keys: Vec<(Vec<u8>, Vec<u8>)>,
+    key_key: Vec<u8>,
+}
+
+fn json_key(name: &str) -> Vec<u8> {
+    let mut k = vec![b','];
+    write_json_str(&mut k, name);
+    k.push(b':');
+    k
+}
+
+impl<'a> RowPlan<'a> {
+    fn new(t: &'a Table, sel: &'a [usize], annotations: bool) -> RowPlan<'a> {
+        let mut keys = Vec::with_capacity(sel.len());
+        let mut ann_keys = Vec::with_capacity(sel.len());
+        for &ci in sel {
+            let c = &t.columns[ci];
+            if c.ty.is_lookup() {
+                let name = format!("_{}_value", c.name);
+                keys.push(json_key(&name));
+                ann_keys.push((
+                    json_key(&format!("{name}@Microsoft.Dynamics.CRM.lookuplogicalname")),
+                    json_key(&format!("{name}@Microsoft.Dynamics.CRM.associatednavigationproperty")),
+                ));
+            } else {
+                keys.push(json_key(&c.name));
+                ann_keys.push((vec![], vec![]));
+            }
+        }
+        RowPlan { t, sel, annotations, keys, ann_keys, key_key: json_key(&t.primary_id) }
+    }
+}
+
 /// Writes one row object in Web API read shape.
-fn write_row(buf: &mut Vec<u8>, t: &Table, sel: &[usize], row: &rusqlite::Row<'_>, annotations: bool, context: Option<&str>) -> Result<(), rusqlite::Error> {
+fn write_row(buf: &mut Vec<u8>, plan: &RowPlan<'_>, row: &rusqlite::Row<'_>, context: Option<&str>) -> Result<(), rusqlite::Error> {
+    let t = plan.t;
     buf.push(b'{');
     if let Some(c) = context {
         buf.extend_from_slice(b"\"@odata.context\":");
@@ -362,44 +405,33 @@ fn write_row(buf: &mut Vec<u8>, t: &Table, sel: &[usize], row: &rusqlite::Row<'_
     }
     let version: i64 = row.get(1)?;
     buf.extend_from_slice(b"\"@odata.etag\":\"W/\\\"");
-    buf.extend_from_slice(version.to_string().as_bytes());
+    write_i64(buf, version);
     buf.extend_from_slice(b"\\\"\"");
     let mut idx = 2;
-    for &ci in sel {
+    for (k, &ci) in plan.sel.iter().enumerate() {
         let c = &t.columns[ci];
-        buf.push(b',');
+        buf.extend_from_slice(&plan.keys[k]);
         if c.ty.is_lookup() {
-            let name = format!("_{}_value", c.name);
-            write_json_str(buf, &name);
-            buf.push(b':');
             let v = row.get_ref(idx)?;
             write_json_value(buf, AttrType::Uniqueidentifier, v);
-            if annotations && !matches!(v, ValueRef::Null) {
+            if plan.annotations && !matches!(v, ValueRef::Null) {
                 if let ValueRef::Text(ty) = row.get_ref(idx + 1)? {
                     let ty = String::from_utf8_lossy(ty);
-                    buf.push(b',');
-                    write_json_str(buf, &format!("{name}@Microsoft.Dynamics.CRM.lookuplogicalname"));
-                    buf.push(b':');
+                    buf.extend_from_slice(&plan.ann_keys[k].0);
                     write_json_str(buf, &ty);
                     if let Some(tg) = c.targets.iter().find(|tg| tg.entity == ty) {
-                        buf.push(b',');
-                        write_json_str(buf, &format!("{name}@Microsoft.Dynamics.CRM.associatednavigationproperty"));
-                        buf.push(b':');
+                        buf.extend_from_slice(&plan.ann_keys[k].1);
                         write_json_str(buf, &tg.navigation);
                     }
                 }
             }
             idx += 2;
         } else {
-            write_json_str(buf, &c.name);
-            buf.push(b':');
             write_json_value(buf, c.ty, row.get_ref(idx)?);
             idx += 1;
         }
     }
-    buf.push(b',');
-    write_json_str(buf, &t.primary_id);
-    buf.push(b':');
+    buf.extend_from_slice(&plan.key_key);
     write_json_value(buf, AttrType::Uniqueidentifier, row.get_ref(0)?);
     buf.push(b'}');
     Ok(())
@@ -563,7 +595,8 @@ fn get_collection(ctx: &mut Ctx<'_>, req: &ApiRequest, t: &Table) -> Result<ApiR
     }
     sql.push_str(&format!("id ASC LIMIT {}", limit + 1));
 
-    let mut buf = Vec::with_capacity(256 + limit.min(5000) * 300);
+    let plan = RowPlan::new(t, &sel, prefer.annotations);
+    let mut buf = Vec::with_capacity(1024 + limit.min(MAX_PAGE) * 450);
     buf.extend_from_slice(b"{\"@odata.context\":");
     write_json_str(&mut buf, &context_url(ctx.sh, t, &q, ""));
     if q.count {
@@ -602,13 +635,14 @@ fn get_collection(ctx: &mut Ctx<'_>, req: &ApiRequest, t: &Table) -> Result<ApiR
             if served > 0 {
                 buf.push(b',');
             }
-            write_row(&mut buf, t, &sel, row, prefer.annotations, None)?;
+            write_row(&mut buf, &plan, row, None)?;
             served += 1;
-            if paged {
+            // The cursor only matters for a full page: keep the first and last row's keys.
+            if paged && served == 1 {
+                first_id = Some(row.get(0)?);
+            }
+            if paged && served == limit {
                 let id: String = row.get(0)?;
-                if first_id.is_none() {
-                    first_id = Some(id.clone());
-                }
                 let mut sv = Vec::with_capacity(order.len());
                 for k in 0..order.len() {
                     sv.push(value_to_cookie(row.get_ref(width + k)?));
@@ -698,7 +732,8 @@ fn get_delta(ctx: &mut Ctx<'_>, q: &Query, prefer: &Prefer, t: &Table, token: &s
     let sel = parse_select(t, q.select.as_deref())?;
     let size = page_size(ctx, prefer);
     let upto = dc.as_ref().map(|d| d.upto).unwrap_or(ctx.db.version);
-    let mut buf = Vec::with_capacity(1024);
+    let plan = RowPlan::new(t, &sel, prefer.annotations);
+    let mut buf = Vec::with_capacity(1024 + size.min(MAX_PAGE) * 450);
     buf.extend_from_slice(b"{\"@odata.context\":");
     write_json_str(&mut buf, &context_url(ctx.sh, t, q, "/$delta"));
     buf.extend_from_slice(b",\"value\":[");
@@ -729,7 +764,7 @@ fn get_delta(ctx: &mut Ctx<'_>, q: &Query, prefer: &Prefer, t: &Table, token: &s
             if served > 0 {
                 buf.push(b',');
             }
-            write_row(&mut buf, t, &sel, row, prefer.annotations, None)?;
+            write_row(&mut buf, &plan, row, None)?;
             let v: i64 = row.get(1)?;
             served += 1;
             next = Some(DeltaCursor { page, deletes: false, last_version: v, upto });
@@ -819,7 +854,7 @@ fn read_row(ctx: &Ctx<'_>, t: &Table, id: &Uuid, sel: &[usize], annotations: boo
     match rows.next()? {
         Some(row) => {
             let mut buf = Vec::with_capacity(512);
-            write_row(&mut buf, t, sel, row, annotations, context)?;
+            write_row(&mut buf, &RowPlan::new(t, sel, annotations), row, context)?;
             Ok(Some(buf))
         }
         None => Ok(None),
@@ -1132,9 +1167,10 @@ pub fn all_rows(ctx: &Ctx<'_>, t: &Table) -> Result<Vec<Map<String, J>>, ApiErro
     let mut st = ctx.db.conn.prepare_cached(&sql)?;
     let mut rows = st.query([])?;
     let mut out = Vec::new();
+    let plan = RowPlan::new(t, &sel, false);
     while let Some(row) = rows.next()? {
         let mut buf = Vec::with_capacity(512);
-        write_row(&mut buf, t, &sel, row, false, None)?;
+        write_row(&mut buf, &plan, row, None)?;
         if let Ok(J::Object(m)) = serde_json::from_slice(&buf) {
             out.push(m);
         }

@@ -122,13 +122,15 @@ pub fn seed(db: &mut Db, schema: &Schema, rows: usize, seed: u64, owners: &[Uuid
         let sql = format!("INSERT INTO {} ({}) VALUES ({})", t.sql_name, names.join(", "), marks.join(", "));
         let mut st = tx.prepare(&sql)?;
         let mut rng = fastrand::Rng::with_seed(seed ^ fnv(&t.logical_name));
-        let mut own_ids = Vec::with_capacity(rows);
+        // Keys from their own generator, inserted in key order: appending to
+        // the primary-key B-tree is several times faster than random inserts.
+        let mut id_rng = fastrand::Rng::with_seed(seed ^ fnv(&t.logical_name) ^ 0x1d5_u64.rotate_left(40));
+        let mut own_ids: Vec<u128> = (0..rows).map(|_| uuid_from(&mut id_rng).as_u128()).collect();
+        own_ids.sort_unstable();
         let mut params: Vec<Value> = Vec::with_capacity(names.len());
-        for n in 0..rows {
+        for (n, &id) in own_ids.iter().enumerate() {
             params.clear();
-            let id = uuid_from(&mut rng);
-            own_ids.push(id.as_u128());
-            params.push(Value::Text(id.to_string()));
+            params.push(Value::Text(Uuid::from_u128(id).to_string()));
             version += 1;
             let created = date(&mut rng);
             let first = pick(&mut rng, FIRST);

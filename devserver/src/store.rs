@@ -234,7 +234,7 @@ pub fn write_json_value(buf: &mut Vec<u8>, ty: AttrType, v: rusqlite::types::Val
             } else if ty.is_float() {
                 write_f64(buf, i as f64);
             } else {
-                buf.extend_from_slice(i.to_string().as_bytes());
+                write_i64(buf, i);
             }
         }
         ValueRef::Real(f) => {
@@ -244,9 +244,32 @@ pub fn write_json_value(buf: &mut Vec<u8>, ty: AttrType, v: rusqlite::types::Val
                 write_f64(buf, f);
             }
         }
-        ValueRef::Text(t) => write_json_str(buf, &String::from_utf8_lossy(t)),
+        // Text we stored came from Rust strings: valid UTF-8, so bytes are copied as they are.
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(_) => write_json_bytes(buf, t),
+            Err(_) => write_json_str(buf, &String::from_utf8_lossy(t)),
+        },
         ValueRef::Blob(_) => buf.extend_from_slice(b"null"),
     }
+}
+
+/// Integer to decimal without the formatting machinery (hot loop).
+pub fn write_i64(buf: &mut Vec<u8>, v: i64) {
+    let mut tmp = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&tmp[i..]);
 }
 
 pub fn write_f64(buf: &mut Vec<u8>, f: f64) {
@@ -259,12 +282,53 @@ pub fn write_f64(buf: &mut Vec<u8>, f: f64) {
 }
 
 pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
-    // Fast path: nothing to escape.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *buf, s);
+    write_json_bytes(buf, s.as_bytes());
+}
+
+/// Writes UTF-8 bytes as a JSON string, escaping in one pass (runs of plain
+/// bytes are copied at once).
+pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    buf.push(b'"');
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c >= 0x20 && c != b'"' && c != b'\\' {
+            continue;
+        }
+        buf.extend_from_slice(&b[start..i]);
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[(c >> 4) as usize]);
+                buf.push(HEX[(c & 15) as usize]);
+            }
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&b[start..]);
+    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_integers_and_escaped_strings_as_json() {
+        for v in [0i64, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            let mut b = Vec::new();
+            write_i64(&mut b, v);
+            assert_eq!(String::from_utf8(b).unwrap(), v.to_string());
+        }
+        for s in ["plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", ""] {
+            let mut b = Vec::new();
+            write_json_str(&mut b, s);
+            assert_eq!(serde_json::from_slice::<String>(&b).unwrap(), s);
+        }
     }
 }
