@@ -3,6 +3,7 @@
 //! watches. WAL; one writer connection behind a mutex; `query_only` readers
 //! that never block it. Knows nothing of the network.
 
+mod checkpoint;
 mod migrate;
 mod query;
 mod state;
@@ -39,6 +40,7 @@ pub(crate) struct Inner {
     /// Mirror table → its key and columns (as in SQLite), for query checks.
     tables: RwLock<HashMap<String, TableColumns>>,
     watches: watch::Registry,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 #[derive(Clone, Debug)]
@@ -67,8 +69,13 @@ impl Store {
         writer.pragma_update(None, "cache_size", -8000)?;
         writer.busy_timeout(std::time::Duration::from_secs(10))?;
         writer.set_prepared_statement_cache_capacity(64);
+        // Checkpoints run on a background thread (checkpoint.rs) so bulk
+        // downloads do not pay for them inline; this is only the fallback
+        // if that thread falls behind.
+        writer.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         state::create_meta_tables(&writer)?;
         let tables = migrate::read_catalog(&writer)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path);
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
@@ -76,12 +83,18 @@ impl Store {
                 readers: Mutex::new(Vec::new()),
                 tables: RwLock::new(tables),
                 watches: watch::Registry::default(),
+                checkpointer,
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Tells the background checkpointer the WAL grew.
+    pub(crate) fn committed(&self) {
+        self.inner.checkpointer.poke();
     }
 
     pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {

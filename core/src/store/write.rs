@@ -96,6 +96,7 @@ impl Store {
             tx.commit()?;
             WriteStats { upserted, deleted: removed }
         };
+        self.committed();
         if stats.upserted > 0 || stats.deleted > 0 {
             self.inner.watches.notify(self, &t.name);
         }
