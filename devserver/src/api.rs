@@ -542,7 +542,6 @@ fn get_collection(ctx: &mut Ctx<'_>, req: &ApiRequest, t: &Table) -> Result<ApiR
             .collect::<Result<_, _>>()?,
         None => vec![],
     };
-    let order: Vec<_> = order.into_iter().filter(|(p, ..)| !matches!(p, Prop::Key)).collect();
     let count_where = wheres.clone();
     let count_params = params.clone();
     if let Some(pc) = &pc {
@@ -659,7 +658,7 @@ fn get_collection(ctx: &mut Ctx<'_>, req: &ApiRequest, t: &Table) -> Result<ApiR
     if paged && more {
         if let Some((last_id, sv)) = last {
             let c = Cursor::Page(PageCursor {
-                page: pc.as_ref().map(|p| p.page + 1).unwrap_or(1),
+                page: pc.as_ref().map(|p| p.page.saturating_add(1)).unwrap_or(1),
                 sort_values: order.iter().map(|o| o.3.clone()).zip(sv).collect(),
                 last_id,
                 first_id: first_id.unwrap_or_default(),
@@ -741,7 +740,7 @@ fn get_delta(ctx: &mut Ctx<'_>, q: &Query, prefer: &Prefer, t: &Table, token: &s
     let mut cut_at = None;
     let mut served = 0usize;
     let mut next: Option<DeltaCursor> = None;
-    let page = dc.as_ref().map(|d| d.page + 1).unwrap_or(1);
+    let page = dc.as_ref().map(|d| d.page.saturating_add(1)).unwrap_or(1);
     let in_deletes = dc.as_ref().is_some_and(|d| d.deletes);
     if !in_deletes {
         let after = dc.as_ref().map(|d| d.last_version).unwrap_or(tok.version);

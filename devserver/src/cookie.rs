@@ -171,7 +171,7 @@ pub fn encode_cursor(c: &Cursor) -> String {
     };
     let outer = format!(
         "<cookie pagenumber=\"{}\" pagingcookie=\"{}\" istracking=\"{}\" />",
-        page + 1,
+        page.saturating_add(1),
         pct_encode(&inner, false, &[]),
         if tracking { "True" } else { "False" }
     );

@@ -155,7 +155,9 @@ impl Shared {
 
     /// Runs `f` with the database locked, as `user`.
     pub fn with_ctx<R>(&self, user: &User, f: impl FnOnce(&mut api::Ctx<'_>) -> R) -> Result<R, Error> {
-        let mut db = self.db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?;
+        // A panic while locked cannot leave SQLite half-written (statements
+        // and savepoints are atomic), so a poisoned lock is still usable.
+        let mut db = self.db.lock().unwrap_or_else(|p| p.into_inner());
         let mut ctx = api::Ctx { sh: self, db: &mut db, user, content_ids: Default::default() };
         Ok(f(&mut ctx))
     }

@@ -182,3 +182,54 @@ async fn the_binary_prints_its_base_url_and_serves() {
     assert_eq!(r.status(), 200);
     child.kill().await.unwrap();
 }
+
+/// Deterministic random garbage: no request may get a 5xx or break the server.
+#[tokio::test]
+async fn random_garbage_never_gets_a_5xx() {
+    let e = seeded(20).await;
+    let id = e.admin.rows("contacts").unwrap()[0]["contactid"].as_str().unwrap().to_string();
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let segs = ["accounts", "contacts", &format!("contacts({id})"), "tasks/$count", "EntityDefinitions", "EntityDefinitions(LogicalName='contact')/Attributes", "WhoAmI", "RetrieveTotalRecordCount(EntityNames=['task'])", "$batch", "", "x(", "accounts(''')", "%"];
+    let opts = ["$select=", "$filter=", "$orderby=", "$top=", "$count=", "$expand=", "$skiptoken=", "$deltatoken=", "@p1=", "$select=name,", "$filter=lastname eq "];
+    let atoms = ["name", "lastname", "eq", "ne", "(", ")", "'", "''", "and", "or", "not", "null", "1", "-2.5e3", "contains(", ",", "%20", "%27", "%28", "%zz", "%ff", "2026-01-01T00:00:00Z", &id, "_ownerid_value", "asc", "desc", "<cookie", "%3C", "!", "\u{e9}", "$1"];
+    let bodies = ["", "{", "{}", "[]", "null", "{\"lastname\":", "{\"lastname\":\"ok\"}", "{\"lastname\":1}", "{\"versionnumber\":1}", "{\"ownerid@odata.bind\":\"/systemusers(x)\"}", "{\"ownerid@odata.bind\":5}", "--b\r\nContent-Type: application/http\r\n\r\nGET WhoAmI HTTP/1.1\r\n\r\n--b--\r\n", "\u{0}\u{1}"];
+    let methods = [reqwest::Method::GET, reqwest::Method::POST, reqwest::Method::PATCH, reqwest::Method::DELETE, reqwest::Method::PUT];
+    let mut sent = 0;
+    let mut ok = 0;
+    for _ in 0..400 {
+        let mut url = segs[rng.usize(..segs.len())].to_string();
+        if rng.bool() {
+            url.push('?');
+            for _ in 0..rng.usize(1..3) {
+                url.push_str(opts[rng.usize(..opts.len())]);
+                for _ in 0..rng.usize(0..6) {
+                    url.push_str(atoms[rng.usize(..atoms.len())]);
+                    if rng.bool() {
+                        url.push_str("%20");
+                    }
+                }
+                url.push('&');
+            }
+        }
+        let method = methods[rng.usize(..methods.len())].clone();
+        let body = bodies[rng.usize(..bodies.len())];
+        let mut rb = e.client.request(method.clone(), format!("{}{}", e.base, url)).bearer_auth(&e.token);
+        if url.starts_with("$batch") {
+            rb = rb.header("Content-Type", if rng.bool() { "multipart/mixed;boundary=b" } else { "multipart/mixed" });
+        }
+        if rng.u8(..4) == 0 {
+            rb = rb.header("Prefer", ["odata.maxpagesize=abc", "odata.track-changes", "return=representation", "odata.maxpagesize=0"][rng.usize(..4)]);
+        }
+        if rng.u8(..4) == 0 {
+            rb = rb.header(["If-Match", "If-None-Match"][rng.usize(..2)], ["*", "W/\"1\"", "garbage"][rng.usize(..3)]);
+        }
+        let Ok(r) = rb.body(body.to_string()).send().await else { continue };
+        sent += 1;
+        let status = r.status();
+        ok += usize::from(status.is_success());
+        let text = r.text().await.unwrap_or_default();
+        assert!(status.as_u16() < 500 || status.as_u16() == 501, "{method} {url} body {body:?} -> {status} {text}");
+    }
+    assert!(sent > 380 && ok > 20, "sent {sent}, succeeded {ok}");
+    assert_eq!(e.get("WhoAmI").await.status, 200);
+}

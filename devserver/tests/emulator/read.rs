@@ -214,6 +214,14 @@ async fn orderby_top_and_count() {
     assert!(pages >= 8);
     let names: Vec<String> = rows.iter().map(|r| r["name"].as_str().unwrap().to_lowercase()).collect();
     assert!(names.windows(2).all(|w| w[0] >= w[1]));
+    // Ordering by the key itself, descending, pages too.
+    let (rows, _, _) = e.read_all("accounts?$select=name&$orderby=accountid desc", "odata.maxpagesize=9").await;
+    let keys = ids(&rows, "accountid");
+    let mut expected = keys.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(keys.len(), 50);
+    assert_eq!(keys, expected);
     let v = e.get("accounts/$count").await;
     assert_eq!(v.text.trim(), "50");
 }
