@@ -664,7 +664,7 @@ fn get_collection(ctx: &mut Ctx<'_>, req: &ApiRequest, t: &Table) -> Result<ApiR
                 first_id: first_id.unwrap_or_default(),
                 snapshot,
             });
-            let next = link(ctx.sh, t, &q, &["$select", "$filter", "$orderby", "$count"], &format!("$skiptoken={}", cookie::encode_cursor(&c)));
+            let next = link(ctx.sh, t, &q, &["$select", "$filter", "$orderby", "$count"], &format!("$skiptoken={}", cookie::encode_cursor(&c, &t.primary_id)));
             buf.extend_from_slice(b",\"@odata.nextLink\":");
             write_json_str(&mut buf, &next);
         }
@@ -818,7 +818,7 @@ fn get_delta(ctx: &mut Ctx<'_>, q: &Query, prefer: &Prefer, t: &Table, token: &s
     let raw_token = q.params.iter().find(|p| p.name == "$deltatoken").map(|p| p.raw.clone()).unwrap_or_default();
     match next {
         Some(c) => {
-            let nl = link(ctx.sh, t, q, &["$select"], &format!("{raw_token}&$skiptoken={}", cookie::encode_cursor(&Cursor::Delta(c))));
+            let nl = link(ctx.sh, t, q, &["$select"], &format!("{raw_token}&$skiptoken={}", cookie::encode_cursor(&Cursor::Delta(c), &t.primary_id)));
             buf.extend_from_slice(b",\"@odata.nextLink\":");
             write_json_str(&mut buf, &nl);
         }

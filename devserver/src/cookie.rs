@@ -131,7 +131,8 @@ fn invalid_token() -> ApiError {
 }
 
 /// The value of `$skiptoken=` as it appears in a link (already URL-encoded).
-pub fn encode_cursor(c: &Cursor) -> String {
+/// `key` names the primary key element, as Dataverse's cookie does.
+pub fn encode_cursor(c: &Cursor, key: &str) -> String {
     let (inner, page, tracking) = match c {
         Cursor::Page(p) => {
             let mut x = format!("<cookie page=\"{}\"", p.page);
@@ -151,7 +152,7 @@ pub fn encode_cursor(c: &Cursor) -> String {
             }
             let _ = write!(
                 x,
-                "<key last=\"{{{}}}\" first=\"{{{}}}\" /></cookie>",
+                "<{key} last=\"{{{}}}\" first=\"{{{}}}\" /></cookie>",
                 p.last_id.to_uppercase(),
                 p.first_id.to_uppercase()
             );
@@ -175,7 +176,7 @@ pub fn encode_cursor(c: &Cursor) -> String {
         pct_encode(&inner, false, &[]),
         if tracking { "True" } else { "False" }
     );
-    pct_encode(&outer, true, b"=")
+    pct_encode(&outer, true, b"=/")
 }
 
 /// Parses a `$skiptoken` value after the query string's own decoding.
@@ -225,10 +226,8 @@ pub fn decode_cursor(outer: &str) -> Result<Cursor, ApiError> {
             upto: num("upto")?,
         }));
     }
-    let (kname, ka) = elems.pop().ok_or_else(invalid_token)?;
-    if kname != "key" {
-        return Err(invalid_token());
-    }
+    // The last element is the primary key's (its name is the key column's).
+    let (_, ka) = elems.pop().ok_or_else(invalid_token)?;
     let guid = |k: &str| -> Result<String, ApiError> {
         let v = ka.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).ok_or_else(invalid_token)?;
         let v = v.trim_start_matches('{').trim_end_matches('}');
@@ -308,7 +307,7 @@ mod tests {
             first_id: "00000000-4f89-41d3-9a0c-0305e82c3301".into(),
             snapshot: Some(42),
         });
-        let link = encode_cursor(&c);
+        let link = encode_cursor(&c, "accountid");
         assert!(link.contains("%253c"), "{link}");
         let once = pct_decode(&link, true).unwrap();
         assert_eq!(decode_cursor(&once).unwrap(), c);

@@ -151,7 +151,7 @@ fn authenticate(sh: &Shared, req: &Request) -> Result<User, Box<Response>> {
             } else {
                 "The bearer token is not valid for this environment."
             };
-            let mut r = error(401, "0x80072560", msg);
+            let mut r = error(401, "", msg);
             r.headers_mut().insert(
                 "www-authenticate",
                 HeaderValue::from_static("Bearer error=\"invalid_token\", authorization_uri=\"http://127.0.0.1/oauth2/authorize\""),
