@@ -107,6 +107,21 @@ impl Db {
             }
         }
         self.conn.execute_batch(&ddl)?;
+        // A database file made with another schema would fail on every query: say so now.
+        for t in &schema.tables {
+            let mut st = self.conn.prepare(&format!("PRAGMA table_info({})", t.sql_name))?;
+            let have: Vec<String> = st.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<_, _>>()?;
+            for c in &t.columns {
+                for col in sql_cols(c) {
+                    if !have.contains(&col) {
+                        return Err(Error::Config(format!(
+                            "the database file has no column {}.{} (made with another schema?): delete it or use another --db",
+                            t.entity_set, c.name
+                        )));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

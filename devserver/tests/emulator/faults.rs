@@ -158,6 +158,11 @@ async fn a_database_file_persists_across_restarts() {
     let v = e.get(&format!("accounts({id})")).await.json();
     assert!(v["versionnumber"].as_i64().unwrap() > max_v, "versions keep increasing after a restart");
     e.server.shutdown().await;
+    // The same file under another schema is refused at start, with the reason.
+    let other = dir.join("schema.json");
+    std::fs::write(&other, mooring_devserver::SAMPLE_SCHEMA.replace("\"telephone1\"", "\"telephone2\"")).unwrap();
+    let err = mooring_devserver::start(Config { db_path: Some(path.clone()), schema: Some(other), ..Default::default() }).await.err().expect("refused");
+    assert!(err.to_string().contains("telephone2"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
