@@ -254,16 +254,12 @@ pub fn write_json_value(buf: &mut Vec<u8>, ty: AttrType, v: rusqlite::types::Val
         }
         ValueRef::Real(f) => {
             if ty.is_integer() {
-                buf.extend_from_slice((f as i64).to_string().as_bytes());
+                write_i64(buf, f as i64);
             } else {
                 write_f64(buf, f);
             }
         }
-        // Text we stored came from Rust strings: valid UTF-8, so bytes are copied as they are.
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(_) => write_json_bytes(buf, t),
-            Err(_) => write_json_str(buf, &String::from_utf8_lossy(t)),
-        },
+        ValueRef::Text(t) => write_json_bytes(buf, t),
         ValueRef::Blob(_) => buf.extend_from_slice(b"null"),
     }
 }
@@ -297,16 +293,41 @@ pub fn write_f64(buf: &mut Vec<u8>, f: f64) {
 }
 
 pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
+    // Valid UTF-8 already: write_json_bytes never takes its replacement path.
     write_json_bytes(buf, s.as_bytes());
 }
 
-/// Writes UTF-8 bytes as a JSON string, escaping in one pass (runs of plain
-/// bytes are copied at once).
+/// Bytes that stop the plain-copy run: `"`, `\\`, control characters, and
+/// non-ASCII (checked for valid UTF-8 once per string, only when present).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i < 0x20 || i == b'"' as usize || i == b'\\' as usize || i >= 0x80;
+        i += 1;
+    }
+    t
+};
+
+/// Writes bytes as a JSON string in one pass (runs of plain bytes are
+/// copied at once). Invalid UTF-8 is replaced, never copied.
 pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    let mark = buf.len();
     buf.push(b'"');
     let mut start = 0;
+    let mut checked_utf8 = false;
     for (i, &c) in b.iter().enumerate() {
-        if c >= 0x20 && c != b'"' && c != b'\\' {
+        if !SPECIAL[c as usize] {
+            continue;
+        }
+        if c >= 0x80 {
+            if !checked_utf8 {
+                if std::str::from_utf8(b).is_err() {
+                    buf.truncate(mark);
+                    return write_json_str(buf, &String::from_utf8_lossy(b));
+                }
+                checked_utf8 = true;
+            }
             continue;
         }
         buf.extend_from_slice(&b[start..i]);
@@ -340,10 +361,15 @@ mod tests {
             write_i64(&mut b, v);
             assert_eq!(String::from_utf8(b).unwrap(), v.to_string());
         }
-        for s in ["plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", ""] {
+        for s in ["plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", "", "é\"é"] {
             let mut b = Vec::new();
             write_json_str(&mut b, s);
             assert_eq!(serde_json::from_slice::<String>(&b).unwrap(), s);
         }
+        let mut b = b"[".to_vec();
+        write_json_bytes(&mut b, b"bad \xff\xfe utf8 \"q\"");
+        b.push(b']');
+        let v: Vec<String> = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v[0], "bad \u{fffd}\u{fffd} utf8 \"q\"");
     }
 }
