@@ -67,6 +67,20 @@ fn index_name(table: &str, column: &str) -> String {
     format!("ix_{table}_{column}")
 }
 
+/// Indexes on the lookup columns (joins, related rows); a no-op when they
+/// exist.
+pub(super) fn create_lookup_indexes(c: &Connection, t: &ResolvedTable) -> Result<()> {
+    for col in t.columns.iter().filter(|c| c.is_lookup) {
+        c.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+            q(&index_name(&t.name, &col.name)),
+            q(&t.name),
+            q(&col.name)
+        ))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Brings the mirror's tables in line with the profile, in one
     /// transaction.
@@ -150,13 +164,10 @@ impl Store {
                     m.created.push(t.name.clone());
                 }
             }
-            for c in t.columns.iter().filter(|c| c.is_lookup) {
-                tx.execute_batch(&format!(
-                    "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
-                    q(&index_name(&t.name, &c.name)),
-                    q(&t.name),
-                    q(&c.name)
-                ))?;
+            // Lookup indexes are built when a baseline completes (write.rs):
+            // one sort then is far cheaper than growing them row by row.
+            if state::load(&tx, &t.name)?.is_some_and(|s| s.phase == Phase::Ready) {
+                create_lookup_indexes(&tx, t)?;
             }
         }
         tx.commit()?;
