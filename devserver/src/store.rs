@@ -309,6 +309,19 @@ static SPECIAL: [bool; 256] = {
     t
 };
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// True when any of the 8 bytes is special (see `SPECIAL`): a SWAR test so
+/// plain text is skipped 8 bytes at a time.
+fn any_special(x: u64) -> bool {
+    let zero_in = |v: u64| v.wrapping_sub(LO) & !v & HI != 0;
+    x & HI != 0
+        || x.wrapping_sub(LO * 0x20) & !x & HI != 0
+        || zero_in(x ^ (LO * b'"' as u64))
+        || zero_in(x ^ (LO * b'\\' as u64))
+}
+
 /// Writes bytes as a JSON string in one pass (runs of plain bytes are
 /// copied at once). Invalid UTF-8 is replaced, never copied.
 pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
@@ -316,7 +329,18 @@ pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.push(b'"');
     let mut start = 0;
     let mut checked_utf8 = false;
-    for (i, &c) in b.iter().enumerate() {
+    let mut i = 0;
+    while i < b.len() {
+        if i + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            if !any_special(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let c = b[i];
+        i += 1;
         if !SPECIAL[c as usize] {
             continue;
         }
@@ -330,7 +354,7 @@ pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
             }
             continue;
         }
-        buf.extend_from_slice(&b[start..i]);
+        buf.extend_from_slice(&b[start..i - 1]);
         match c {
             b'"' => buf.extend_from_slice(b"\\\""),
             b'\\' => buf.extend_from_slice(b"\\\\"),
@@ -344,7 +368,7 @@ pub fn write_json_bytes(buf: &mut Vec<u8>, b: &[u8]) {
                 buf.push(HEX[(c & 15) as usize]);
             }
         }
-        start = i + 1;
+        start = i;
     }
     buf.extend_from_slice(&b[start..]);
     buf.push(b'"');
@@ -361,7 +385,10 @@ mod tests {
             write_i64(&mut b, v);
             assert_eq!(String::from_utf8(b).unwrap(), v.to_string());
         }
-        for s in ["plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", "", "é\"é"] {
+        for s in [
+            "plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", "", "é\"é",
+            "0123456789abcdef0123456789abcdef", "01234567\"9abcdef01234\\67\u{1f}9", "12345678ü", "1234567\u{7f}\u{80}",
+        ] {
             let mut b = Vec::new();
             write_json_str(&mut b, s);
             assert_eq!(serde_json::from_slice::<String>(&b).unwrap(), s);
