@@ -29,11 +29,6 @@ pub enum Error {
     #[error("HTTP {status} from {what}{}", odata_suffix(.odata))]
     Http { status: u16, what: String, odata: Option<ODataError> },
 
-    /// The delta token of a table has expired (code 0x80044352): that table
-    /// must be re-baselined. The engine handles it; callers rarely see it.
-    #[error("the change-tracking token of table {table} has expired: re-baselining it")]
-    ExpiredDeltaToken { table: String },
-
     /// The token was refused even after asking the host for a fresh one.
     #[error("authentication failed: the server refused the token ({0})")]
     Auth(String),
@@ -94,6 +89,12 @@ impl Error {
     }
 
     /// The OData error code, when the server sent one.
+    /// The server says the delta token expired (0x80044352). The engine
+    /// re-baselines the table itself; this is for callers of `Remote`.
+    pub fn is_expired_delta_token(&self) -> bool {
+        self.odata_code().is_some_and(|c| c.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
+    }
+
     pub fn odata_code(&self) -> Option<&str> {
         match self {
             Error::Http { odata: Some(e), .. } => Some(e.code.as_str()),

@@ -30,6 +30,20 @@ async fn initial_sync_of_every_table_with_all_rows() {
         + assert_mirror(store, &env.admin, "tasks", "activityid", &["subject", "scheduledend", "regardingobjectid"], all);
     assert_eq!(n, 1000);
     assert_eq!((summary.tables, summary.rows, summary.downloaded_rows, summary.deleted_rows), (4, 1000, 1000, 0));
+    // Lookup columns are indexed once their baseline is complete.
+    let db = rusqlite::Connection::open(env.db()).unwrap();
+    let indexed: Vec<String> = db
+        .prepare("SELECT tbl_name || '.' || sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%' ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(indexed.len(), 3, "{indexed:?}");
+    assert!(indexed.iter().any(|i| i.starts_with("contacts.") && i.contains("\"parentcustomerid\"")), "{indexed:?}");
+    let due = engine.due_tables(i64::MAX / 2).await.unwrap();
+    assert_eq!(due.len(), 4);
+    assert!(engine.due_tables(0).await.unwrap().is_empty(), "all just synced");
     for t in ["accounts", "contacts", "opportunities", "tasks"] {
         let s = store.table_state(t).unwrap().unwrap();
         assert_eq!(s.phase, Phase::Ready);

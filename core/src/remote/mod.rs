@@ -114,6 +114,8 @@ impl Remote {
     /// as given (server links byte for byte). `what` names the request in
     /// errors (no query string: filters may hold user data).
     pub async fn get(&self, url: &str, prefer: Option<&str>, what: &str) -> Result<Response> {
+        let url = self.absolute(url, what)?;
+        let url = url.as_str();
         let mut retries = 0u32;
         let mut throttled = 0u32;
         let mut refreshed = false;
@@ -194,6 +196,24 @@ impl Remote {
                 s => return Err(Error::Http { status: s.as_u16(), what: what.to_string(), odata }),
             }
         }
+    }
+
+    /// A server link as a URL. Absolute links are parsed, never rebuilt:
+    /// the `url` crate only percent-encodes characters a URL may not hold
+    /// raw, so a well-formed link goes out byte for byte (checked below).
+    /// A relative link resolves against the base URL.
+    fn absolute(&self, link: &str, what: &str) -> Result<reqwest::Url> {
+        let is_absolute = link.starts_with("https://") || link.starts_with("http://");
+        let parsed = if is_absolute {
+            reqwest::Url::parse(link)
+        } else {
+            reqwest::Url::parse(&self.base).and_then(|b| b.join(link))
+        }
+        .map_err(|e| Error::protocol(what, format!("link is not a URL: {e}")))?;
+        if is_absolute && parsed.as_str() != link {
+            warn!(%what, "a server link had to be re-encoded to be sent (it held characters a URL may not carry raw)");
+        }
+        Ok(parsed)
     }
 
     /// GET one page and parse it. A body that does not parse (a page cut

@@ -168,10 +168,32 @@ impl SyncEngine {
     /// One delta sync of every table with a complete baseline. A table whose
     /// token expired is re-baselined on its own.
     pub async fn delta(&self, progress: ProgressFn) -> Result<Summary> {
+        self.delta_tables(None, progress).await
+    }
+
+    /// Tables whose `interval_minutes` has elapsed since their last
+    /// completed sync at `now_ms` (Unix ms), for a scheduler.
+    pub async fn due_tables(&self, now_ms: i64) -> Result<Vec<String>> {
+        let mut due = Vec::new();
+        for t in &self.profile.tables {
+            let s = self.state(t).await?;
+            let interval_ms = i64::from(t.interval_minutes) * 60_000;
+            if s.phase == Phase::Initial || s.last_synced_ms.is_none_or(|last| now_ms - last >= interval_ms) {
+                due.push(t.name.clone());
+            }
+        }
+        Ok(due)
+    }
+
+    /// Delta sync of the named tables only (`None`: every table).
+    pub async fn delta_tables(&self, only: Option<&[String]>, progress: ProgressFn) -> Result<Summary> {
         let started = Instant::now();
         let mut tracker = Tracker::new(progress, SyncPhase::Delta);
         let mut ready = Vec::new();
         for t in &self.profile.tables {
+            if only.is_some_and(|names| !names.contains(&t.name)) {
+                continue;
+            }
             let s = self.state(t).await?;
             if s.phase == Phase::Ready {
                 tracker.add_table(&t.name, 0, 0);

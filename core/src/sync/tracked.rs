@@ -22,13 +22,12 @@ fn link_rejected(e: &Error) -> bool {
             odata.as_ref().is_some_and(|o| o.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
                 || (matches!(status, 400 | 404 | 410 | 412 | 422))
         }
-        Error::ExpiredDeltaToken { .. } => true,
         _ => false,
     }
 }
 
 fn is_expired(e: &Error) -> bool {
-    e.odata_code().is_some_and(|c| c.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
+    e.is_expired_delta_token()
 }
 
 impl SyncEngine {
