@@ -44,7 +44,11 @@ fn vm_hwm_kib(pid: Option<u32>) -> u64 {
     };
     std::fs::read_to_string(path)
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
 }
@@ -60,8 +64,14 @@ fn tail_link(body: &[u8]) -> Option<String> {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let rows: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let page: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5000);
     let dir = std::env::temp_dir().join(format!("mooring-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -70,7 +80,14 @@ async fn main() {
 
     let t0 = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mooring-devserver"))
-        .args(["--port", "0", "--token", "bench", "--seed-rows", &rows.to_string()])
+        .args([
+            "--port",
+            "0",
+            "--token",
+            "bench",
+            "--seed-rows",
+            &rows.to_string(),
+        ])
         .arg("--schema")
         .arg(&schema)
         .env("RUST_LOG", "warn")
@@ -92,7 +109,11 @@ async fn main() {
     for (label, prefer, parse) in [
         ("raw", format!("odata.maxpagesize={page}"), false),
         ("parsed", format!("odata.maxpagesize={page}"), true),
-        ("track-changes", format!("odata.track-changes,odata.maxpagesize={page}"), true),
+        (
+            "track-changes",
+            format!("odata.track-changes,odata.maxpagesize={page}"),
+            true,
+        ),
     ] {
         let t = Instant::now();
         let mut url = format!("{base}accounts");
@@ -139,7 +160,10 @@ async fn main() {
             bytes as f64 / 1e6 / secs
         );
     }
-    println!("seed + start: {:.2} s for {rows} rows", seeded.as_secs_f64());
+    println!(
+        "seed + start: {:.2} s for {rows} rows",
+        seeded.as_secs_f64()
+    );
     println!(
         "peak RSS (VmHWM): emulator {} MiB after seeding, {} MiB after streaming; client {} MiB",
         server_after_seed / 1024,

@@ -16,7 +16,11 @@ fn bad(msg: impl Into<String>) -> ApiError {
 
 /// `multipart/mixed;boundary=batch_X` -> `batch_X`.
 fn boundary_of(content_type: &str) -> Option<String> {
-    if !content_type.trim().to_ascii_lowercase().starts_with("multipart/mixed") {
+    if !content_type
+        .trim()
+        .to_ascii_lowercase()
+        .starts_with("multipart/mixed")
+    {
         return None;
     }
     content_type.split(';').find_map(|p| {
@@ -38,7 +42,9 @@ fn split_parts<'a>(body: &'a str, boundary: &str) -> Result<Vec<&'a str>, ApiErr
         search = at + delim.len();
     }
     if starts.is_empty() {
-        return Err(bad(format!("The batch body has no part delimited by '--{boundary}'.")));
+        return Err(bad(format!(
+            "The batch body has no part delimited by '--{boundary}'."
+        )));
     }
     let mut parts = Vec::new();
     for (n, &s) in starts.iter().enumerate() {
@@ -52,14 +58,20 @@ fn split_parts<'a>(body: &'a str, boundary: &str) -> Result<Vec<&'a str>, ApiErr
         };
         let end = match starts.get(n + 1) {
             Some(&e) => e,
-            None => return Err(bad(format!("The batch body is missing its closing '--{boundary}--'."))),
+            None => {
+                return Err(bad(format!(
+                    "The batch body is missing its closing '--{boundary}--'."
+                )));
+            }
         };
         let part = &body[content_start.min(end)..end];
         let part = part.strip_suffix('\n').unwrap_or(part);
         let part = part.strip_suffix('\r').unwrap_or(part);
         parts.push(part);
     }
-    Err(bad(format!("The batch body is missing its closing '--{boundary}--'.")))
+    Err(bad(format!(
+        "The batch body is missing its closing '--{boundary}--'."
+    )))
 }
 
 /// Splits MIME/HTTP headers from the rest at the first blank line.
@@ -73,7 +85,10 @@ fn split_head(s: &str) -> (Vec<(String, String)>, &str) {
     };
     let headers = head
         .lines()
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
         .collect();
     (headers, rest)
 }
@@ -88,7 +103,11 @@ enum Item {
 }
 
 /// Parses one `application/http` part into a request.
-fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(ApiRequest, Option<String>), ApiError> {
+fn parse_http(
+    ctx: &Ctx<'_>,
+    mime: &[(String, String)],
+    rest: &str,
+) -> Result<(ApiRequest, Option<String>), ApiError> {
     let content_id = header(mime, "content-id").map(str::to_string);
     let (line, after) = match rest.find('\n') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -96,10 +115,15 @@ fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(A
     };
     let mut words = line.split_whitespace();
     let (Some(method), Some(url)) = (words.next(), words.next()) else {
-        return Err(bad(format!("Invalid request line in batch part: '{}'.", line.trim())));
+        return Err(bad(format!(
+            "Invalid request line in batch part: '{}'.",
+            line.trim()
+        )));
     };
     if !matches!(method, "GET" | "POST" | "PATCH" | "PUT" | "DELETE") {
-        return Err(bad(format!("Invalid HTTP method '{method}' in batch part.")));
+        return Err(bad(format!(
+            "Invalid HTTP method '{method}' in batch part."
+        )));
     }
     let (headers, body) = split_head(after);
     // Absolute, rooted or relative URL -> path relative to the base URL.
@@ -108,11 +132,18 @@ fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(A
         u = &u[i + 3..];
         u = u.find('/').map(|j| &u[j..]).unwrap_or("/");
     }
-    let u = u.strip_prefix("/api/data/v9.2/").or_else(|| u.strip_prefix("/api/data/v9.2")).unwrap_or(u).trim_start_matches('/');
+    let u = u
+        .strip_prefix("/api/data/v9.2/")
+        .or_else(|| u.strip_prefix("/api/data/v9.2"))
+        .unwrap_or(u)
+        .trim_start_matches('/');
     let (path, query) = u.split_once('?').unwrap_or((u, ""));
     let mut path = crate::cookie::pct_decode(path, false)?;
     if let Some(r) = path.strip_prefix('$') {
-        let (id, tail) = r.split_once('/').map(|(a, b)| (a, format!("/{b}"))).unwrap_or((r, String::new()));
+        let (id, tail) = r
+            .split_once('/')
+            .map(|(a, b)| (a, format!("/{b}")))
+            .unwrap_or((r, String::new()));
         if let Some((set, key)) = ctx.content_ids.get(&format!("${id}")) {
             path = format!("{set}({key}){tail}");
         }
@@ -121,9 +152,18 @@ fn parse_http(ctx: &Ctx<'_>, mime: &[(String, String)], rest: &str) -> Result<(A
     if let Some(cid) = &content_id {
         headers.push(("content-id".into(), cid.clone()));
     }
-    let body = body.strip_suffix("\r\n").or_else(|| body.strip_suffix('\n')).unwrap_or(body);
+    let body = body
+        .strip_suffix("\r\n")
+        .or_else(|| body.strip_suffix('\n'))
+        .unwrap_or(body);
     Ok((
-        ApiRequest { method: method.to_string(), path, raw_query: query.to_string(), headers, body: body.as_bytes().to_vec() },
+        ApiRequest {
+            method: method.to_string(),
+            path,
+            raw_query: query.to_string(),
+            headers,
+            body: body.as_bytes().to_vec(),
+        },
         content_id,
     ))
 }
@@ -138,7 +178,9 @@ fn parse_items(body: &str, boundary: &str) -> Result<Vec<RawPart>, ApiError> {
         let ct = header(&mime, "content-type").unwrap_or("");
         let nested = boundary_of(ct);
         if nested.is_none() && !ct.to_ascii_lowercase().starts_with("application/http") {
-            return Err(bad(format!("A batch part must be application/http or multipart/mixed, not '{ct}'.")));
+            return Err(bad(format!(
+                "A batch part must be application/http or multipart/mixed, not '{ct}'."
+            )));
         }
         out.push((mime, rest.to_string(), nested));
     }
@@ -181,10 +223,15 @@ fn write_part(out: &mut Vec<u8>, boundary: &str, r: &ApiResponse, content_id: Op
 }
 
 pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    ctx.sh.stats.batch_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.sh
+        .stats
+        .batch_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let ct = req.header("content-type").unwrap_or("");
-    let boundary = boundary_of(ct).ok_or_else(|| bad("A $batch request needs Content-Type: multipart/mixed;boundary=..."))?;
-    let body = std::str::from_utf8(&req.body).map_err(|_| bad("The batch body is not valid UTF-8."))?;
+    let boundary = boundary_of(ct)
+        .ok_or_else(|| bad("A $batch request needs Content-Type: multipart/mixed;boundary=..."))?;
+    let body =
+        std::str::from_utf8(&req.body).map_err(|_| bad("The batch body is not valid UTF-8."))?;
     let continue_on_error = req
         .headers
         .iter()
@@ -208,7 +255,13 @@ pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError>
                     }
                     // Parsed later (after earlier Content-IDs exist); keep raw text for now.
                     reqs.push((
-                        ApiRequest { method: String::new(), path: c, raw_query: String::new(), headers: m, body: vec![] },
+                        ApiRequest {
+                            method: String::new(),
+                            path: c,
+                            raw_query: String::new(),
+                            headers: m,
+                            body: vec![],
+                        },
                         None,
                     ));
                     total += 1;
@@ -217,7 +270,9 @@ pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError>
             }
         }
         if total > MAX_BATCH {
-            return Err(bad(format!("The batch holds more than {MAX_BATCH} requests, the maximum Dataverse allows.")));
+            return Err(bad(format!(
+                "The batch holds more than {MAX_BATCH} requests, the maximum Dataverse allows."
+            )));
         }
     }
     let outer = format!("batchresponse_{}", uuid::Uuid::new_v4());
@@ -247,7 +302,10 @@ pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError>
                 if ok {
                     let inner = format!("changesetresponse_{}", uuid::Uuid::new_v4());
                     out.extend_from_slice(
-                        format!("--{outer}\r\nContent-Type: multipart/mixed; boundary={inner}\r\n\r\n").as_bytes(),
+                        format!(
+                            "--{outer}\r\nContent-Type: multipart/mixed; boundary={inner}\r\n\r\n"
+                        )
+                        .as_bytes(),
                     );
                     for (resp, cid) in &parts {
                         write_part(&mut out, &inner, resp, cid.as_deref());
@@ -269,7 +327,10 @@ pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError>
     Ok(ApiResponse {
         status: 200,
         headers: vec![
-            ("Content-Type".into(), format!("multipart/mixed; boundary={outer}")),
+            (
+                "Content-Type".into(),
+                format!("multipart/mixed; boundary={outer}"),
+            ),
             ("OData-Version".into(), "4.0".into()),
         ],
         body: out,
@@ -279,7 +340,10 @@ pub fn run(ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<ApiResponse, ApiError>
 
 type Parts = Vec<(ApiResponse, Option<String>)>;
 
-fn run_change_set(ctx: &mut Ctx<'_>, raw: Vec<(ApiRequest, Option<String>)>) -> Result<(bool, Parts), ApiError> {
+fn run_change_set(
+    ctx: &mut Ctx<'_>,
+    raw: Vec<(ApiRequest, Option<String>)>,
+) -> Result<(bool, Parts), ApiError> {
     ctx.content_ids.clear();
     ctx.db.conn.execute_batch("SAVEPOINT changeset")?;
     let mut parts = Vec::new();
@@ -295,7 +359,10 @@ fn run_change_set(ctx: &mut Ctx<'_>, raw: Vec<(ApiRequest, Option<String>)>) -> 
             }
         };
         if req.method == "GET" {
-            parts.push((bad("GET requests are not allowed inside a change set.").into_response(), cid));
+            parts.push((
+                bad("GET requests are not allowed inside a change set.").into_response(),
+                cid,
+            ));
             ok = false;
             break;
         }
@@ -311,7 +378,9 @@ fn run_change_set(ctx: &mut Ctx<'_>, raw: Vec<(ApiRequest, Option<String>)>) -> 
     if ok {
         ctx.db.conn.execute_batch("RELEASE changeset")?;
     } else {
-        ctx.db.conn.execute_batch("ROLLBACK TO changeset; RELEASE changeset")?;
+        ctx.db
+            .conn
+            .execute_batch("ROLLBACK TO changeset; RELEASE changeset")?;
     }
     ctx.content_ids.clear();
     Ok((ok, parts))

@@ -36,10 +36,17 @@ pub fn pct_decode(s: &str, plus_space: bool) -> Result<String, ApiError> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(v) => out.push(v),
-                    None => return Err(ApiError::bad_request("0x80060888", "The URL contains an invalid percent-encoding.")),
+                    None => {
+                        return Err(ApiError::bad_request(
+                            "0x80060888",
+                            "The URL contains an invalid percent-encoding.",
+                        ));
+                    }
                 }
                 i += 3;
             }
@@ -53,7 +60,9 @@ pub fn pct_decode(s: &str, plus_space: bool) -> Result<String, ApiError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| ApiError::bad_request("0x80060888", "The URL is not valid UTF-8 after decoding."))
+    String::from_utf8(out).map_err(|_| {
+        ApiError::bad_request("0x80060888", "The URL is not valid UTF-8 after decoding.")
+    })
 }
 
 /// One query option: decoded name and value, plus the raw `name=value` text
@@ -69,17 +78,27 @@ pub fn parse_query(q: &str) -> Result<Vec<QueryParam>, ApiError> {
     let mut out = Vec::new();
     for raw in q.split('&').filter(|p| !p.is_empty()) {
         let (n, v) = raw.split_once('=').unwrap_or((raw, ""));
-        out.push(QueryParam { name: pct_decode(n, true)?, value: pct_decode(v, true)?, raw: raw.to_string() });
+        out.push(QueryParam {
+            name: pct_decode(n, true)?,
+            value: pct_decode(v, true)?,
+            raw: raw.to_string(),
+        });
     }
     Ok(out)
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn xml_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// `name="value"` attributes of the first element in `s`.
@@ -87,7 +106,12 @@ fn attrs(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(eq) = rest.find("=\"") {
-        let name = rest[..eq].rsplit([' ', '<']).next().unwrap_or("").trim().to_string();
+        let name = rest[..eq]
+            .rsplit([' ', '<'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let after = &rest[eq + 2..];
         let Some(end) = after.find('"') else { break };
         out.push((name, xml_unescape(&after[..end])));
@@ -206,7 +230,9 @@ pub fn decode_cursor(outer: &str) -> Result<Cursor, ApiError> {
     let head_end = inner.find('>').ok_or_else(invalid_token)?;
     let head = attrs(&inner[..head_end]);
     let hget = |k: &str| head.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let page: u32 = hget("page").and_then(|p| p.parse().ok()).ok_or_else(invalid_token)?;
+    let page: u32 = hget("page")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(invalid_token)?;
     let body = &inner[head_end + 1..inner.len() - "</cookie>".len()];
     let mut elems: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for el in body.split("/>").filter(|e| !e.trim().is_empty()) {
@@ -217,7 +243,10 @@ pub fn decode_cursor(outer: &str) -> Result<Cursor, ApiError> {
     if let Some(phase) = hget("phase") {
         let (_, a) = elems.first().ok_or_else(invalid_token)?;
         let num = |k: &str| -> Result<i64, ApiError> {
-            a.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.parse().ok()).ok_or_else(invalid_token)
+            a.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse().ok())
+                .ok_or_else(invalid_token)
         };
         return Ok(Cursor::Delta(DeltaCursor {
             page,
@@ -229,9 +258,15 @@ pub fn decode_cursor(outer: &str) -> Result<Cursor, ApiError> {
     // The last element is the primary key's (its name is the key column's).
     let (_, ka) = elems.pop().ok_or_else(invalid_token)?;
     let guid = |k: &str| -> Result<String, ApiError> {
-        let v = ka.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).ok_or_else(invalid_token)?;
+        let v = ka
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(invalid_token)?;
         let v = v.trim_start_matches('{').trim_end_matches('}');
-        uuid::Uuid::parse_str(v).map(|u| u.to_string()).map_err(|_| invalid_token())
+        uuid::Uuid::parse_str(v)
+            .map(|u| u.to_string())
+            .map_err(|_| invalid_token())
     };
     let mut sort_values = Vec::new();
     for (name, a) in elems {
@@ -266,7 +301,8 @@ pub struct DeltaToken {
 /// Dataverse's tokens look like `919042!08/22/2017 08:10:44`; ours add the
 /// generation. Returned URL-encoded for a link.
 pub fn encode_delta_token(t: &DeltaToken) -> String {
-    let when = time::OffsetDateTime::from_unix_timestamp(t.issued_unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let when = time::OffsetDateTime::from_unix_timestamp(t.issued_unix)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let s = format!(
         "{}!{:02}/{:02}/{:04} {:02}:{:02}:{:02}!{}",
         t.version,
@@ -291,7 +327,11 @@ pub fn decode_delta_token(s: &str) -> Option<DeltaToken> {
     }
     let fmt = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
     let dt = time::PrimitiveDateTime::parse(when, &fmt).ok()?;
-    Some(DeltaToken { version, issued_unix: dt.assume_utc().unix_timestamp(), generation })
+    Some(DeltaToken {
+        version,
+        issued_unix: dt.assume_utc().unix_timestamp(),
+        generation,
+    })
 }
 
 #[cfg(test)]
@@ -302,7 +342,10 @@ mod tests {
     fn cursor_round_trips_and_rejects_reencoding() {
         let c = Cursor::Page(PageCursor {
             page: 3,
-            sort_values: vec![("name".into(), Some("A \"quoted\" & <odd> name".into())), ("revenue".into(), None)],
+            sort_values: vec![
+                ("name".into(), Some("A \"quoted\" & <odd> name".into())),
+                ("revenue".into(), None),
+            ],
             last_id: "3f2504e0-4f89-41d3-9a0c-0305e82c3301".into(),
             first_id: "00000000-4f89-41d3-9a0c-0305e82c3301".into(),
             snapshot: Some(42),
@@ -323,7 +366,11 @@ mod tests {
 
     #[test]
     fn delta_token_round_trips() {
-        let t = DeltaToken { version: 919042, issued_unix: 1_700_000_000, generation: 2 };
+        let t = DeltaToken {
+            version: 919042,
+            issued_unix: 1_700_000_000,
+            generation: 2,
+        };
         let enc = encode_delta_token(&t);
         let dec = decode_delta_token(&pct_decode(&enc, true).unwrap()).unwrap();
         assert_eq!(dec, t);

@@ -92,7 +92,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, ApiError> {
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return Err(bad(format!("Syntax error: unterminated string literal at position {i} in '{s}'."))),
+                        None => {
+                            return Err(bad(format!(
+                                "Syntax error: unterminated string literal at position {i} in '{s}'."
+                            )));
+                        }
                         Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                             v.push('\'');
                             i += 2;
@@ -111,7 +115,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, ApiError> {
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !matches!(chars[i], ' ' | '\t' | '\r' | '\n' | '(' | ')' | ',' | '\'') {
+                while i < chars.len()
+                    && !matches!(chars[i], ' ' | '\t' | '\r' | '\n' | '(' | ')' | ',' | '\'')
+                {
                     i += 1;
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
@@ -126,7 +132,12 @@ pub fn parse_filter(s: &str) -> Result<Expr, ApiError> {
     if toks.is_empty() {
         return Err(bad("The $filter expression is empty."));
     }
-    let mut p = Parser { toks, pos: 0, src: s, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        src: s,
+        depth: 0,
+    };
     let e = p.or()?;
     if p.pos < p.toks.len() {
         return Err(bad(format!(
@@ -239,12 +250,20 @@ impl Parser<'_> {
                     self.pos += 2;
                     let prop = match self.operand()? {
                         Operand::Prop(p) => p,
-                        Operand::Lit(_) => return Err(bad(format!("The first argument of '{w}' must be a column name."))),
+                        Operand::Lit(_) => {
+                            return Err(bad(format!(
+                                "The first argument of '{w}' must be a column name."
+                            )));
+                        }
                     };
                     self.expect(Tok::Comma, "','")?;
                     let lit = match self.operand()? {
                         Operand::Lit(Lit::Str(s)) => s,
-                        _ => return Err(bad(format!("The second argument of '{w}' must be a string literal."))),
+                        _ => {
+                            return Err(bad(format!(
+                                "The second argument of '{w}' must be a string literal."
+                            )));
+                        }
                     };
                     self.expect(Tok::RParen, "')'")?;
                     return Ok(Expr::Func(f, prop, lit));
@@ -278,7 +297,9 @@ impl Parser<'_> {
             (Operand::Prop(a), Operand::Prop(b)) => Err(bad(format!(
                 "Comparing two columns ('{a}' and '{b}') is not supported by this emulator."
             ))),
-            (Operand::Lit(_), Operand::Lit(_)) => Err(bad("A comparison needs a column on one side.")),
+            (Operand::Lit(_), Operand::Lit(_)) => {
+                Err(bad("A comparison needs a column on one side."))
+            }
         }
     }
     fn operand(&mut self) -> Result<Operand, ApiError> {
@@ -291,7 +312,10 @@ impl Parser<'_> {
             Some(Tok::Word(w)) => {
                 self.pos += 1;
                 classify(&w).map_err(|_| {
-                    bad(format!("Syntax error in $filter '{}': '{}' is not a valid literal or column name.", self.src, w))
+                    bad(format!(
+                        "Syntax error in $filter '{}': '{}' is not a valid literal or column name.",
+                        self.src, w
+                    ))
                 })
             }
             _ => Err(self.err_here("a column name or a literal")),
@@ -317,7 +341,9 @@ fn classify(w: &str) -> Result<Operand, ()> {
             return Ok(Operand::Lit(Lit::Int(i)));
         }
         if w.contains('T') || (w.len() == 10 && w.as_bytes().get(4) == Some(&b'-')) {
-            return parse_datetime(w).map(|d| Operand::Lit(Lit::DateTime(d))).ok_or(());
+            return parse_datetime(w)
+                .map(|d| Operand::Lit(Lit::DateTime(d)))
+                .ok_or(());
         }
         let num = w.trim_end_matches(['m', 'M', 'd', 'D', 'f', 'F']);
         if let Ok(f) = num.parse::<f64>() {
@@ -327,17 +353,24 @@ fn classify(w: &str) -> Result<Operand, ()> {
         }
         return Err(());
     }
-    if crate::schema::is_ident(w) { Ok(Operand::Prop(w.to_string())) } else { Err(()) }
+    if crate::schema::is_ident(w) {
+        Ok(Operand::Prop(w.to_string()))
+    } else {
+        Err(())
+    }
 }
 
 /// Parses an OData date-time or date literal into the stored UTC form.
 pub fn parse_datetime(w: &str) -> Option<String> {
     use time::format_description::well_known::Rfc3339;
     if w.len() == 10 {
-        let d = time::Date::parse(w, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+        let d =
+            time::Date::parse(w, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
         return Some(crate::store::format_datetime(d.midnight().assume_utc()));
     }
-    time::OffsetDateTime::parse(w, &Rfc3339).ok().map(crate::store::format_datetime)
+    time::OffsetDateTime::parse(w, &Rfc3339)
+        .ok()
+        .map(crate::store::format_datetime)
 }
 
 /// What a property name in a query refers to.
@@ -351,7 +384,12 @@ pub fn resolve_prop(t: &Table, name: &str) -> Result<(Prop, AttrType), ApiError>
     if name == t.primary_id {
         return Ok((Prop::Key, AttrType::Uniqueidentifier));
     }
-    if let Some((i, c)) = t.columns.iter().enumerate().find(|(_, c)| c.name == name && !c.ty.is_lookup()) {
+    if let Some((i, c)) = t
+        .columns
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.name == name && !c.ty.is_lookup())
+    {
         return Ok((Prop::Col(i), c.ty));
     }
     if let Some(c) = t.lookup_by_value_name(name) {
@@ -360,7 +398,10 @@ pub fn resolve_prop(t: &Table, name: &str) -> Result<(Prop, AttrType), ApiError>
     }
     Err(ApiError::bad_request(
         "0x80060888",
-        format!("Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{}'.", t.logical_name),
+        format!(
+            "Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{}'.",
+            t.logical_name
+        ),
     ))
 }
 
@@ -397,7 +438,9 @@ pub fn lit_value(ty: AttrType, lit: &Lit, op: &str) -> Result<Value, ApiError> {
         (Lit::Int(i), t) if t.is_integer() || t.is_float() => Value::Integer(*i),
         (Lit::Num(f), t) if t.is_float() || t.is_integer() => Value::Real(*f),
         (Lit::Bool(b), AttrType::Boolean) => Value::Integer(*b as i64),
-        (Lit::Guid(u), t) if t == AttrType::Uniqueidentifier || t.is_lookup() => Value::Text(u.to_string()),
+        (Lit::Guid(u), t) if t == AttrType::Uniqueidentifier || t.is_lookup() => {
+            Value::Text(u.to_string())
+        }
         (Lit::DateTime(d), AttrType::DateTime) => Value::Text(d.clone()),
         _ => return Err(incompatible(ty, lit, op)),
     })
@@ -463,7 +506,10 @@ pub fn to_sql(t: &Table, e: &Expr, params: &mut Vec<Value>) -> Result<String, Ap
         Expr::Func(f, p, s) => {
             let (prop, ty) = resolve_prop(t, p)?;
             if !ty.is_text() {
-                return Err(bad(format!("The function is only valid on text columns; '{p}' is {}.", ty.edm())));
+                return Err(bad(format!(
+                    "The function is only valid on text columns; '{p}' is {}.",
+                    ty.edm()
+                )));
             }
             let col = prop_sql(t, prop);
             let pat = match f {
@@ -472,13 +518,19 @@ pub fn to_sql(t: &Table, e: &Expr, params: &mut Vec<Value>) -> Result<String, Ap
                 Func::EndsWith => format!("%{}", like_escape(s)),
             };
             params.push(Value::Text(pat));
-            format!("({col} LIKE ?{} ESCAPE '\\' AND {col} IS NOT NULL)", params.len())
+            format!(
+                "({col} LIKE ?{} ESCAPE '\\' AND {col} IS NOT NULL)",
+                params.len()
+            )
         }
     })
 }
 
 /// Evaluates over a JSON object (metadata `$filter`). Missing properties are null.
-pub fn eval_json(e: &Expr, obj: &serde_json::Map<String, serde_json::Value>) -> Result<bool, ApiError> {
+pub fn eval_json(
+    e: &Expr,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<bool, ApiError> {
     use serde_json::Value as J;
     Ok(match e {
         Expr::And(a, b) => eval_json(a, obj)? && eval_json(b, obj)?,
@@ -531,10 +583,17 @@ pub fn parse_orderby(s: &str) -> Result<Vec<(String, bool)>, ApiError> {
             [n] => (*n, false),
             [n, "asc"] => (*n, false),
             [n, "desc"] => (*n, true),
-            _ => return Err(bad(format!("Syntax error in $orderby '{s}': expected 'column [asc|desc]' but found '{}'.", part.trim()))),
+            _ => {
+                return Err(bad(format!(
+                    "Syntax error in $orderby '{s}': expected 'column [asc|desc]' but found '{}'.",
+                    part.trim()
+                )));
+            }
         };
         if !crate::schema::is_ident(name) {
-            return Err(bad(format!("Syntax error in $orderby '{s}': '{name}' is not a column name.")));
+            return Err(bad(format!(
+                "Syntax error in $orderby '{s}': '{name}' is not a column name."
+            )));
         }
         out.push((name.to_string(), desc));
     }
@@ -547,18 +606,31 @@ mod tests {
 
     #[test]
     fn parses_precedence_and_literals() {
-        let e = parse_filter("not (name eq 'O''Brien') or revenue gt 10.5 and createdon ge 2026-01-02T03:04:05Z").unwrap();
+        let e = parse_filter(
+            "not (name eq 'O''Brien') or revenue gt 10.5 and createdon ge 2026-01-02T03:04:05Z",
+        )
+        .unwrap();
         let s = format!("{e:?}");
         assert!(s.starts_with("Or(Not("), "{s}");
         assert!(s.contains("Str(\"O'Brien\")"), "{s}");
         assert!(s.contains("DateTime(\"2026-01-02T03:04:05Z\")"), "{s}");
-        let e = parse_filter("_parentcustomerid_value eq 3f2504e0-4f89-41d3-9a0c-0305e82c3301").unwrap();
+        let e = parse_filter("_parentcustomerid_value eq 3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+            .unwrap();
         assert!(matches!(e, Expr::Cmp(_, Op::Eq, Lit::Guid(_))));
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["name eq", "(name eq 'a'", "name eq 'a' )", "name foo 'x'", "eq eq eq", "name eq 'x", "contains(name)", ""] {
+        for s in [
+            "name eq",
+            "(name eq 'a'",
+            "name eq 'a' )",
+            "name foo 'x'",
+            "eq eq eq",
+            "name eq 'x",
+            "contains(name)",
+            "",
+        ] {
             assert!(parse_filter(s).is_err(), "{s} should fail");
         }
     }

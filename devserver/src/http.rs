@@ -24,9 +24,16 @@ use crate::{Admin, Shared, User};
 
 const API_PREFIX: &str = "/api/data/v9.2";
 
-pub async fn serve(listener: TcpListener, sh: Arc<Shared>, stop: tokio::sync::oneshot::Receiver<()>) {
+pub async fn serve(
+    listener: TcpListener,
+    sh: Arc<Shared>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let app = Router::new().fallback(entry).with_state(sh.clone());
-    let l = GuardedListener { inner: listener, sh };
+    let l = GuardedListener {
+        inner: listener,
+        sh,
+    };
     let r = axum::serve(l, app)
         .with_graceful_shutdown(async {
             let _ = stop.await;
@@ -56,7 +63,13 @@ impl axum::serve::Listener for GuardedListener {
                         continue;
                     }
                     let _ = s.set_nodelay(true);
-                    return (GuardedStream { inner: s, sh: self.sh.clone() }, a);
+                    return (
+                        GuardedStream {
+                            inner: s,
+                            sh: self.sh.clone(),
+                        },
+                        a,
+                    );
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -79,16 +92,27 @@ struct GuardedStream {
 }
 
 impl AsyncRead for GuardedStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.sh.faults.refusing.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, "refusing connections")));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "refusing connections",
+            )));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for GuardedStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -97,7 +121,11 @@ impl AsyncWrite for GuardedStream {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -116,7 +144,10 @@ fn to_response(r: ApiResponse) -> Response {
             let fail = futures_util::stream::once(async {
                 // Let the bytes reach the client before the connection drops.
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                Err::<Bytes, io::Error>(io::Error::new(io::ErrorKind::ConnectionAborted, "injected truncation"))
+                Err::<Bytes, io::Error>(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "injected truncation",
+                ))
             });
             Body::from_stream(first.chain(fail))
         }
@@ -141,7 +172,10 @@ fn authenticate(sh: &Shared, req: &Request) -> Result<User, Box<Response>> {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match token.and_then(|t| sh.user_by_token(t)) {
         Some(u) => Ok(u.clone()),
@@ -163,8 +197,12 @@ fn authenticate(sh: &Shared, req: &Request) -> Result<User, Box<Response>> {
 
 /// Service protection: a request budget per user and window.
 fn check_budget(sh: &Shared, user: &User) -> Result<(), Box<Response>> {
-    let Some((limit, window)) = sh.request_budget else { return Ok(()) };
-    let Ok(mut b) = sh.budgets.lock() else { return Ok(()) };
+    let Some((limit, window)) = sh.request_budget else {
+        return Ok(());
+    };
+    let Ok(mut b) = sh.budgets.lock() else {
+        return Ok(());
+    };
     let now = Instant::now();
     let e = b.entry(user.id).or_insert((now, 0));
     if now.duration_since(e.0) >= window {
@@ -182,7 +220,8 @@ fn check_budget(sh: &Shared, user: &User) -> Result<(), Box<Response>> {
                 window.as_secs()
             ),
         );
-        r.headers_mut().insert("retry-after", HeaderValue::from(secs.max(1)));
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(secs.max(1)));
         return Err(Box::new(r));
     }
     Ok(())
@@ -193,7 +232,10 @@ fn injected_failure(sh: &Shared) -> Option<Response> {
     let f = &sh.faults;
     let mut n = f.fail_count.load(Ordering::SeqCst);
     while n > 0 {
-        match f.fail_count.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst) {
+        match f
+            .fail_count
+            .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
             Ok(_) => {
                 let status = f.fail_status.load(Ordering::SeqCst) as u16;
                 let (code, msg) = match status {
@@ -202,7 +244,8 @@ fn injected_failure(sh: &Shared) -> Option<Response> {
                 };
                 let mut r = error(status, code, msg);
                 if status == 429 || status == 503 {
-                    r.headers_mut().insert("retry-after", HeaderValue::from(1u32));
+                    r.headers_mut()
+                        .insert("retry-after", HeaderValue::from(1u32));
                 }
                 return Some(r);
             }
@@ -218,7 +261,10 @@ async fn read_body(sh: &Shared, body: Body) -> Result<Vec<u8>, Response> {
         Err(_) => Err(error(
             413,
             "0x80040216",
-            format!("The request body is larger than the limit of {} bytes (or could not be read).", sh.max_body_bytes),
+            format!(
+                "The request body is larger than the limit of {} bytes (or could not be read).",
+                sh.max_body_bytes
+            ),
         )),
     }
 }
@@ -232,7 +278,13 @@ async fn entry(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         let rest = rest.to_string();
         return admin_entry(sh, req, &rest).await;
     }
-    error(404, "0x8006088a", format!("Resource not found for the segment '{path}'. The Web API lives under {API_PREFIX}/."))
+    error(
+        404,
+        "0x8006088a",
+        format!(
+            "Resource not found for the segment '{path}'. The Web API lives under {API_PREFIX}/."
+        ),
+    )
 }
 
 async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
@@ -252,7 +304,12 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
         return *r;
     }
     let (parts, body) = req.into_parts();
-    let raw_path = parts.uri.path().strip_prefix(API_PREFIX).unwrap_or("").trim_start_matches('/');
+    let raw_path = parts
+        .uri
+        .path()
+        .strip_prefix(API_PREFIX)
+        .unwrap_or("")
+        .trim_start_matches('/');
     let path = match crate::cookie::pct_decode(raw_path, false) {
         Ok(p) => p,
         Err(e) => return to_response(e.into_response()),
@@ -260,7 +317,11 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
         .collect();
     let body = match read_body(&sh, body).await {
         Ok(b) => b,
@@ -274,10 +335,16 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
         body,
     };
     let sh2 = sh.clone();
-    let res = tokio::task::spawn_blocking(move || sh2.with_ctx(&user, |ctx| api::handle(ctx, &api_req))).await;
+    let res =
+        tokio::task::spawn_blocking(move || sh2.with_ctx(&user, |ctx| api::handle(ctx, &api_req)))
+            .await;
     match res {
         Ok(Ok(r)) => to_response(r),
-        Ok(Err(e)) => error(500, "0x80040216", format!("An unexpected error occurred: {e}")),
+        Ok(Err(e)) => error(
+            500,
+            "0x80040216",
+            format!("An unexpected error occurred: {e}"),
+        ),
         Err(e) => {
             tracing::error!("handler panicked: {e}");
             error(500, "0x80040216", "An unexpected error occurred.")
@@ -288,13 +355,18 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
 fn admin_json(status: u16, v: J) -> Response {
     let mut r = Response::new(Body::from(serde_json::to_vec(&v).unwrap_or_default()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
 fn admin_error(e: crate::Error) -> Response {
     match e {
-        crate::Error::Api { status, code, message } => error(status, &code, message),
+        crate::Error::Api {
+            status,
+            code,
+            message,
+        } => error(status, &code, message),
         other => error(500, "0x80040216", other.to_string()),
     }
 }
@@ -314,7 +386,13 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return error(400, "0x80060888", format!("The admin request body is not valid JSON: {e}")),
+            Err(e) => {
+                return error(
+                    400,
+                    "0x80060888",
+                    format!("The admin request body is not valid JSON: {e}"),
+                );
+            }
         }
     };
     let admin = Admin::new(sh.clone());
@@ -339,7 +417,11 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                 admin.fail_next(c as u32, s as u16);
                 admin_json(200, json!({"count": c, "status": s}))
             }
-            _ => error(400, "0x80060888", "Expected {\"count\": n, \"status\": 400..599}."),
+            _ => error(
+                400,
+                "0x80060888",
+                "Expected {\"count\": n, \"status\": 400..599}.",
+            ),
         },
         ("POST", ["truncate-next-page"]) => match num("rows") {
             Some(r) => {
@@ -390,7 +472,11 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                     ("GET", None) => Ok(json!({"value": admin.rows(&set)?})),
                     ("GET", Some(id)) => match admin.row(&set, id)? {
                         Some(r) => Ok(J::Object(r)),
-                        None => Err(crate::Error::Api { status: 404, code: "0x80040217".into(), message: format!("Row {id} does not exist.") }),
+                        None => Err(crate::Error::Api {
+                            status: 404,
+                            code: "0x80040217".into(),
+                            message: format!("Row {id} does not exist."),
+                        }),
                     },
                     ("POST", None) => Ok(json!({"id": admin.create_row(&set, as_user, values)?})),
                     ("PATCH", Some(id)) => {
@@ -401,7 +487,11 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                         admin.delete_row(&set, id)?;
                         Ok(json!({"id": id}))
                     }
-                    _ => Err(crate::Error::Api { status: 405, code: String::new(), message: "Method not allowed here.".into() }),
+                    _ => Err(crate::Error::Api {
+                        status: 405,
+                        code: String::new(),
+                        message: "Method not allowed here.".into(),
+                    }),
                 }
             })
             .await;
@@ -411,6 +501,10 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                 Err(_) => error(500, "0x80040216", "admin task failed"),
             }
         }
-        _ => error(404, "0x8006088a", format!("Unknown admin endpoint: {method} /admin/{rest}")),
+        _ => error(
+            404,
+            "0x8006088a",
+            format!("Unknown admin endpoint: {method} /admin/{rest}"),
+        ),
     }
 }

@@ -9,9 +9,11 @@ mod cookie;
 mod filter;
 mod http;
 mod metadata;
+mod read;
 mod schema;
 mod seed;
 mod store;
+mod write;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -32,14 +34,22 @@ pub enum Error {
     Io(#[from] std::io::Error),
     /// A request the emulator refused (bad values, missing row...): HTTP status and Dataverse message.
     #[error("{status} {code}: {message}")]
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("internal: {0}")]
     Internal(String),
 }
 
 impl From<api::ApiError> for Error {
     fn from(e: api::ApiError) -> Error {
-        Error::Api { status: e.status, code: e.code, message: e.message }
+        Error::Api {
+            status: e.status,
+            code: e.code,
+            message: e.message,
+        }
     }
 }
 
@@ -150,15 +160,26 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn user_by_token(&self, token: &str) -> Option<&User> {
-        self.users.iter().find(|u| !u.token.is_empty() && u.token == token)
+        self.users
+            .iter()
+            .find(|u| !u.token.is_empty() && u.token == token)
     }
 
     /// Runs `f` with the database locked, as `user`.
-    pub fn with_ctx<R>(&self, user: &User, f: impl FnOnce(&mut api::Ctx<'_>) -> R) -> Result<R, Error> {
+    pub fn with_ctx<R>(
+        &self,
+        user: &User,
+        f: impl FnOnce(&mut api::Ctx<'_>) -> R,
+    ) -> Result<R, Error> {
         // A panic while locked cannot leave SQLite half-written (statements
         // and savepoints are atomic), so a poisoned lock is still usable.
         let mut db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ctx = api::Ctx { sh: self, db: &mut db, user, content_ids: Default::default() };
+        let mut ctx = api::Ctx {
+            sh: self,
+            db: &mut db,
+            user,
+            content_ids: Default::default(),
+        };
         Ok(f(&mut ctx))
     }
 }
@@ -183,7 +204,9 @@ impl RunningServer {
         self.shared.base_url.clone()
     }
     pub fn admin(&self) -> Admin {
-        Admin { shared: self.shared.clone() }
+        Admin {
+            shared: self.shared.clone(),
+        }
     }
     /// Stops accepting, lets requests in flight finish (at most 2 s).
     pub async fn shutdown(mut self) {
@@ -191,7 +214,10 @@ impl RunningServer {
             let _ = s.send(());
         }
         let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(2), &mut self.task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
@@ -202,14 +228,26 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let schema = schema::Schema::load(config.schema.as_deref())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
     let port = listener.local_addr()?.port();
-    let mut users = vec![User { id: seed::user_id(&config.user_name), name: config.user_name.clone(), token: config.token.clone() }];
+    let mut users = vec![User {
+        id: seed::user_id(&config.user_name),
+        name: config.user_name.clone(),
+        token: config.token.clone(),
+    }];
     for (name, token) in &config.extra_users {
-        users.push(User { id: seed::user_id(name), name: name.clone(), token: token.clone() });
+        users.push(User {
+            id: seed::user_id(name),
+            name: name.clone(),
+            token: token.clone(),
+        });
     }
     // Seeded owners that nobody logs in as, so "owned by me" is a real subset.
     for name in ["Avery Quinn", "Jordan Blake"] {
         if !users.iter().any(|u| u.name == name) {
-            users.push(User { id: seed::user_id(name), name: name.into(), token: String::new() });
+            users.push(User {
+                id: seed::user_id(name),
+                name: name.into(),
+                token: String::new(),
+            });
         }
     }
     let cfg = config.clone();
@@ -223,7 +261,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         let t0 = std::time::Instant::now();
         seed::seed(&mut db, &schema2, cfg.seed_rows, cfg.seed, &owners)?;
         if cfg.seed_rows > 0 {
-            tracing::info!(rows = cfg.seed_rows, elapsed_ms = t0.elapsed().as_millis() as u64, "seeded");
+            tracing::info!(
+                rows = cfg.seed_rows,
+                elapsed_ms = t0.elapsed().as_millis() as u64,
+                "seeded"
+            );
         }
         Ok(db)
     })
@@ -246,7 +288,12 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     });
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(http::serve(listener, shared.clone(), rx));
-    Ok(RunningServer { shared, port, stop: Some(tx), task })
+    Ok(RunningServer {
+        shared,
+        port,
+        stop: Some(tx),
+        task,
+    })
 }
 
 /// In-process control of a running emulator: faults, server-side edits as
@@ -262,11 +309,17 @@ impl Admin {
     }
     /// Delay before every /api/data answer.
     pub fn set_latency(&self, d: Duration) {
-        self.shared.faults.latency_ms.store(d.as_millis() as u64, Ordering::SeqCst);
+        self.shared
+            .faults
+            .latency_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
     }
     /// The next `n` /api/data requests answer `status` with a Dataverse error body.
     pub fn fail_next(&self, n: u32, status: u16) {
-        self.shared.faults.fail_status.store(status as u32, Ordering::SeqCst);
+        self.shared
+            .faults
+            .fail_status
+            .store(status as u32, Ordering::SeqCst);
         self.shared.faults.fail_count.store(n, Ordering::SeqCst);
     }
     /// The next collection or delta page sends `rows` rows, then the
@@ -278,7 +331,10 @@ impl Admin {
     }
     /// Every delta token issued so far now fails with 0x80044352.
     pub fn expire_delta_tokens(&self) {
-        self.shared.faults.token_generation.fetch_add(1, Ordering::SeqCst);
+        self.shared
+            .faults
+            .token_generation
+            .fetch_add(1, Ordering::SeqCst);
     }
     /// Accept-and-drop every connection, and cut open ones on their next read.
     pub fn set_refusing_connections(&self, on: bool) {
@@ -293,41 +349,75 @@ impl Admin {
             .iter()
             .find(|u| u.id == id)
             .cloned()
-            .ok_or_else(|| Error::Api { status: 400, code: String::new(), message: format!("no user {id}") })
+            .ok_or_else(|| Error::Api {
+                status: 400,
+                code: String::new(),
+                message: format!("no user {id}"),
+            })
     }
     fn table(&self, set: &str) -> Result<&schema::Table, Error> {
-        self.shared
-            .schema
-            .by_set(set)
-            .ok_or_else(|| Error::Api { status: 404, code: "0x8006088a".into(), message: format!("Resource not found for the segment '{set}'.") })
+        self.shared.schema.by_set(set).ok_or_else(|| Error::Api {
+            status: 404,
+            code: "0x8006088a".into(),
+            message: format!("Resource not found for the segment '{set}'."),
+        })
     }
     /// Creates a row as `as_user` (values in Web API write shape, `@odata.bind` included).
-    pub fn create_row(&self, entity_set: &str, as_user: Uuid, values: serde_json::Value) -> Result<Uuid, Error> {
+    pub fn create_row(
+        &self,
+        entity_set: &str,
+        as_user: Uuid,
+        values: serde_json::Value,
+    ) -> Result<Uuid, Error> {
         let t = self.table(entity_set)?;
         let user = self.user(as_user)?;
-        self.shared.with_ctx(&user, |ctx| api::admin_write(ctx, t, None, &values))?.map_err(Error::from)
+        self.shared
+            .with_ctx(&user, |ctx| write::admin_write(ctx, t, None, &values))?
+            .map_err(Error::from)
     }
-    pub fn update_row(&self, entity_set: &str, id: Uuid, as_user: Uuid, values: serde_json::Value) -> Result<(), Error> {
+    pub fn update_row(
+        &self,
+        entity_set: &str,
+        id: Uuid,
+        as_user: Uuid,
+        values: serde_json::Value,
+    ) -> Result<(), Error> {
         let t = self.table(entity_set)?;
         let user = self.user(as_user)?;
-        self.shared.with_ctx(&user, |ctx| api::admin_write(ctx, t, Some(id), &values))?.map(|_| ()).map_err(Error::from)
+        self.shared
+            .with_ctx(&user, |ctx| write::admin_write(ctx, t, Some(id), &values))?
+            .map(|_| ())
+            .map_err(Error::from)
     }
     pub fn delete_row(&self, entity_set: &str, id: Uuid) -> Result<(), Error> {
         let t = self.table(entity_set)?;
         let user = self.shared.users[0].clone();
-        self.shared.with_ctx(&user, |ctx| api::admin_delete(ctx, t, &id))?.map_err(Error::from)
+        self.shared
+            .with_ctx(&user, |ctx| write::admin_delete(ctx, t, &id))?
+            .map_err(Error::from)
     }
     /// Every row in Web API read shape, ordered by key.
-    pub fn rows(&self, entity_set: &str) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, Error> {
+    pub fn rows(
+        &self,
+        entity_set: &str,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, Error> {
         let t = self.table(entity_set)?;
         let user = self.shared.users[0].clone();
-        self.shared.with_ctx(&user, |ctx| api::all_rows(ctx, t))?.map_err(Error::from)
+        self.shared
+            .with_ctx(&user, |ctx| read::all_rows(ctx, t))?
+            .map_err(Error::from)
     }
     /// One row in read shape, None when missing.
-    pub fn row(&self, entity_set: &str, id: Uuid) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Error> {
+    pub fn row(
+        &self,
+        entity_set: &str,
+        id: Uuid,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Error> {
         let t = self.table(entity_set)?;
         let user = self.shared.users[0].clone();
-        self.shared.with_ctx(&user, |ctx| api::row_json(ctx, t, &id))?.map_err(Error::from)
+        self.shared
+            .with_ctx(&user, |ctx| read::row_json(ctx, t, &id))?
+            .map_err(Error::from)
     }
     pub fn stats(&self) -> Stats {
         let s = &self.shared.stats;

@@ -6,7 +6,10 @@ use std::time::Duration;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "mooring-devserver", about = "A Dataverse Web API emulator on 127.0.0.1")]
+#[command(
+    name = "mooring-devserver",
+    about = "A Dataverse Web API emulator on 127.0.0.1"
+)]
 struct Args {
     /// Port to listen on (0 = pick a free one).
     #[arg(long, default_value_t = 8080)]
@@ -68,7 +71,8 @@ fn parse_budget(s: &str) -> Result<(u32, Duration), String> {
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -99,10 +103,22 @@ async fn main() -> std::process::ExitCode {
         }
     };
     println!("{}", server.base_url());
-    for u in server.admin().users().iter().filter(|u| !u.token.is_empty()) {
-        tracing::info!("user {:?} id {} (token given on the command line)", u.name, u.id);
+    for u in server
+        .admin()
+        .users()
+        .iter()
+        .filter(|u| !u.token.is_empty())
+    {
+        tracing::info!(
+            "user {:?} id {} (token given on the command line)",
+            u.name,
+            u.id
+        );
     }
-    tracing::info!("serving until Ctrl-C; admin API under {}/admin/", server.root_url());
+    tracing::info!(
+        "serving until Ctrl-C; admin API under {}/admin/",
+        server.root_url()
+    );
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("stopping");
     server.shutdown().await;

@@ -26,7 +26,12 @@ fn schema_name(s: &str) -> String {
     }
 }
 
-fn attribute(t: &Table, name: &str, ty: AttrType, col: Option<&crate::schema::Column>) -> Map<String, J> {
+fn attribute(
+    t: &Table,
+    name: &str,
+    ty: AttrType,
+    col: Option<&crate::schema::Column>,
+) -> Map<String, J> {
     let read_only = col.is_some_and(|c| c.read_only);
     let mut m = Map::new();
     m.insert("@odata.type".into(), json!(ty.metadata_type()));
@@ -36,24 +41,43 @@ fn attribute(t: &Table, name: &str, ty: AttrType, col: Option<&crate::schema::Co
     m.insert("AttributeType".into(), json!(format!("{ty:?}")));
     m.insert("AttributeTypeName".into(), json!({"Value": ty.type_name()}));
     m.insert("IsPrimaryId".into(), json!(name == t.primary_id));
-    m.insert("IsPrimaryName".into(), json!(t.primary_name.as_deref() == Some(name)));
+    m.insert(
+        "IsPrimaryName".into(),
+        json!(t.primary_name.as_deref() == Some(name)),
+    );
     m.insert("IsValidForRead".into(), json!(true));
     m.insert("IsValidForCreate".into(), json!(!read_only));
-    m.insert("IsValidForUpdate".into(), json!(!read_only && name != t.primary_id));
+    m.insert(
+        "IsValidForUpdate".into(),
+        json!(!read_only && name != t.primary_id),
+    );
     m.insert("MetadataId".into(), json!(meta_id(&t.logical_name, name)));
     if let Some(c) = col {
         if let Some(ml) = c.max_length {
             m.insert("MaxLength".into(), json!(ml));
         }
         if c.ty.is_lookup() {
-            m.insert("Targets".into(), json!(c.targets.iter().map(|t| t.entity.clone()).collect::<Vec<_>>()));
+            m.insert(
+                "Targets".into(),
+                json!(
+                    c.targets
+                        .iter()
+                        .map(|t| t.entity.clone())
+                        .collect::<Vec<_>>()
+                ),
+            );
         }
     }
     m
 }
 
 fn attributes(t: &Table) -> Vec<Map<String, J>> {
-    let mut v = vec![attribute(t, &t.primary_id, AttrType::Uniqueidentifier, None)];
+    let mut v = vec![attribute(
+        t,
+        &t.primary_id,
+        AttrType::Uniqueidentifier,
+        None,
+    )];
     for c in &t.columns {
         v.push(attribute(t, &c.name, c.ty, Some(c)));
     }
@@ -64,19 +88,38 @@ fn many_to_one(sh: &crate::Shared, t: &Table) -> Vec<Map<String, J>> {
     let mut v = Vec::new();
     for c in t.columns.iter().filter(|c| c.ty.is_lookup()) {
         for tg in &c.targets {
-            let referenced_pk = sh.schema.by_logical(&tg.entity).map(|x| x.primary_id.clone()).unwrap_or_default();
-            let schema = tg.relationship.clone().unwrap_or_else(|| format!("{}_{}_{}", t.logical_name, c.name, tg.entity));
+            let referenced_pk = sh
+                .schema
+                .by_logical(&tg.entity)
+                .map(|x| x.primary_id.clone())
+                .unwrap_or_default();
+            let schema = tg
+                .relationship
+                .clone()
+                .unwrap_or_else(|| format!("{}_{}_{}", t.logical_name, c.name, tg.entity));
             let mut m = Map::new();
-            m.insert("@odata.type".into(), json!("#Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata"));
-            m.insert("MetadataId".into(), json!(meta_id("rel", &format!("{}.{}", t.logical_name, schema))));
+            m.insert(
+                "@odata.type".into(),
+                json!("#Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata"),
+            );
+            m.insert(
+                "MetadataId".into(),
+                json!(meta_id("rel", &format!("{}.{}", t.logical_name, schema))),
+            );
             m.insert("SchemaName".into(), json!(schema));
             m.insert("RelationshipType".into(), json!("OneToManyRelationship"));
             m.insert("ReferencedAttribute".into(), json!(referenced_pk));
             m.insert("ReferencedEntity".into(), json!(tg.entity));
             m.insert("ReferencingAttribute".into(), json!(c.name));
             m.insert("ReferencingEntity".into(), json!(t.logical_name));
-            m.insert("ReferencingEntityNavigationPropertyName".into(), json!(tg.navigation));
-            m.insert("ReferencedEntityNavigationPropertyName".into(), json!(schema));
+            m.insert(
+                "ReferencingEntityNavigationPropertyName".into(),
+                json!(tg.navigation),
+            );
+            m.insert(
+                "ReferencedEntityNavigationPropertyName".into(),
+                json!(schema),
+            );
             v.push(m);
         }
     }
@@ -85,7 +128,10 @@ fn many_to_one(sh: &crate::Shared, t: &Table) -> Vec<Map<String, J>> {
 
 fn entity(t: &Table) -> Map<String, J> {
     let mut m = Map::new();
-    m.insert("MetadataId".into(), json!(meta_id("entity", &t.logical_name)));
+    m.insert(
+        "MetadataId".into(),
+        json!(meta_id("entity", &t.logical_name)),
+    );
     m.insert("LogicalName".into(), json!(t.logical_name));
     m.insert("SchemaName".into(), json!(schema_name(&t.logical_name)));
     m.insert("EntitySetName".into(), json!(t.entity_set));
@@ -99,7 +145,12 @@ fn entity(t: &Table) -> Map<String, J> {
 }
 
 /// Applies `$select` (names not on the object are a 400, as in Dataverse).
-fn select(m: Map<String, J>, sel: &Option<Vec<String>>, type_name: &str, keep: &[&str]) -> Result<Map<String, J>, ApiError> {
+fn select(
+    m: Map<String, J>,
+    sel: &Option<Vec<String>>,
+    type_name: &str,
+    keep: &[&str],
+) -> Result<Map<String, J>, ApiError> {
     let Some(sel) = sel else { return Ok(m) };
     let mut out = Map::new();
     if let Some(t) = m.get("@odata.type") {
@@ -114,7 +165,9 @@ fn select(m: Map<String, J>, sel: &Option<Vec<String>>, type_name: &str, keep: &
             None => {
                 return Err(ApiError::bad_request(
                     "0x80060888",
-                    format!("Could not find a property named '{s}' on type 'Microsoft.Dynamics.CRM.{type_name}'."),
+                    format!(
+                        "Could not find a property named '{s}' on type 'Microsoft.Dynamics.CRM.{type_name}'."
+                    ),
                 ));
             }
         }
@@ -126,7 +179,10 @@ fn select(m: Map<String, J>, sel: &Option<Vec<String>>, type_name: &str, keep: &
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 /// One `$expand` item: `Attributes($select=LogicalName,AttributeType)`.
@@ -157,16 +213,25 @@ fn parse_expand(s: &str) -> Result<Vec<Expand>, ApiError> {
     for it in items {
         let it = it.trim();
         let (nav, opts) = match it.find('(') {
-            Some(i) => (&it[..i], it[i + 1..].strip_suffix(')').ok_or_else(|| bad_expand(s))?),
+            Some(i) => (
+                &it[..i],
+                it[i + 1..].strip_suffix(')').ok_or_else(|| bad_expand(s))?,
+            ),
             None => (it, ""),
         };
         if !matches!(nav, "Attributes" | "ManyToOneRelationships") {
             return Err(ApiError::bad_request(
                 "0x80060888",
-                format!("Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'."),
+                format!(
+                    "Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'."
+                ),
             ));
         }
-        let mut e = Expand { nav: nav.to_string(), select: None, filter: None };
+        let mut e = Expand {
+            nav: nav.to_string(),
+            select: None,
+            filter: None,
+        };
         for o in opts.split(';').filter(|o| !o.trim().is_empty()) {
             let (k, v) = o.split_once('=').ok_or_else(|| bad_expand(s))?;
             match k.trim() {
@@ -196,14 +261,28 @@ fn children(sh: &crate::Shared, t: &Table, e: &Expand) -> Result<Vec<J>, ApiErro
                 continue;
             }
         }
-        out.push(J::Object(select(a, &e.select, ty, &["MaxLength", "Targets"])?));
+        out.push(J::Object(select(
+            a,
+            &e.select,
+            ty,
+            &["MaxLength", "Targets"],
+        )?));
     }
     Ok(out)
 }
 
-pub fn entity_definitions(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>, rest: &[&str]) -> Result<ApiResponse, ApiError> {
+pub fn entity_definitions(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    key: Option<&str>,
+    rest: &[&str],
+) -> Result<ApiResponse, ApiError> {
     if req.method != "GET" {
-        return Err(ApiError::new(405, "0x80060888", "EntityDefinitions is read-only in the emulator."));
+        return Err(ApiError::new(
+            405,
+            "0x80060888",
+            "EntityDefinitions is read-only in the emulator.",
+        ));
     }
     let params = cookie::parse_query(&req.raw_query)?;
     let mut sel = None;
@@ -215,7 +294,10 @@ pub fn entity_definitions(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>
             "$filter" => filt = Some(filter::parse_filter(&p.value)?),
             "$expand" => expand = parse_expand(&p.value)?,
             n if n.starts_with('$') => {
-                return Err(ApiError::bad_request("0x80060888", format!("The query parameter '{n}' is not supported on EntityDefinitions.")));
+                return Err(ApiError::bad_request(
+                    "0x80060888",
+                    format!("The query parameter '{n}' is not supported on EntityDefinitions."),
+                ));
             }
             _ => {}
         }
@@ -231,7 +313,11 @@ pub fn entity_definitions(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>
     };
     let Some(key) = key else {
         if !rest.is_empty() {
-            return Err(ApiError::new(404, "0x8006088a", format!("Resource not found for the segment '{}'.", rest[0])));
+            return Err(ApiError::new(
+                404,
+                "0x8006088a",
+                format!("Resource not found for the segment '{}'.", rest[0]),
+            ));
         }
         let mut value = Vec::new();
         for t in &sh.schema.tables {
@@ -255,46 +341,60 @@ pub fn entity_definitions(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>
         sh.schema.by_logical(name)
     } else {
         let id = Uuid::parse_str(key).ok();
-        sh.schema.tables.iter().find(|t| Some(meta_id("entity", &t.logical_name)) == id)
+        sh.schema
+            .tables
+            .iter()
+            .find(|t| Some(meta_id("entity", &t.logical_name)) == id)
     };
     let Some(t) = t else {
-        return Err(ApiError::new(404, "0x80040217", format!("Could not find an entity with key {key}.")));
+        return Err(ApiError::new(
+            404,
+            "0x80040217",
+            format!("Could not find an entity with key {key}."),
+        ));
     };
     match rest {
         [] => {
             let mut m = build(t)?;
             let mut out = Map::new();
-            out.insert("@odata.context".into(), json!(format!("{base}$metadata#EntityDefinitions/$entity")));
+            out.insert(
+                "@odata.context".into(),
+                json!(format!("{base}$metadata#EntityDefinitions/$entity")),
+            );
             out.append(&mut m);
             Ok(json_response(&J::Object(out)))
         }
         [nav] if matches!(*nav, "Attributes" | "ManyToOneRelationships") => {
-            let e = Expand { nav: nav.to_string(), select: sel.clone(), filter: filt.clone() };
+            let e = Expand {
+                nav: nav.to_string(),
+                select: sel.clone(),
+                filter: filt.clone(),
+            };
             let body = json!({
                 "@odata.context": format!("{base}$metadata#EntityDefinitions('{}')/{}", t.logical_name, nav),
                 "value": children(sh, t, &e)?,
             });
             Ok(json_response(&body))
         }
-        [nav, ..] => Err(ApiError::new(404, "0x8006088a", format!("Resource not found for the segment '{nav}'."))),
+        [nav, ..] => Err(ApiError::new(
+            404,
+            "0x8006088a",
+            format!("Resource not found for the segment '{nav}'."),
+        )),
     }
 }
 
 fn json_response(v: &J) -> ApiResponse {
-    ApiResponse {
-        status: 200,
-        headers: vec![
-            ("Content-Type".into(), "application/json; odata.metadata=minimal".into()),
-            ("OData-Version".into(), "4.0".into()),
-        ],
-        body: serde_json::to_vec(v).unwrap_or_default(),
-        cut_at: None,
-    }
+    ApiResponse::json(200, serde_json::to_vec(v).unwrap_or_default())
 }
 
 /// `RetrieveTotalRecordCount(EntityNames=['account','contact'])`, also with a
 /// parameter alias: `RetrieveTotalRecordCount(EntityNames=@p)?@p=['account']`.
-pub fn total_record_count(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>) -> Result<ApiResponse, ApiError> {
+pub fn total_record_count(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    key: Option<&str>,
+) -> Result<ApiResponse, ApiError> {
     let bad = || {
         ApiError::bad_request(
             "0x80060888",
@@ -302,23 +402,47 @@ pub fn total_record_count(ctx: &mut Ctx<'_>, req: &ApiRequest, key: Option<&str>
         )
     };
     if req.method != "GET" {
-        return Err(ApiError::new(405, "0x80060888", "RetrieveTotalRecordCount is a function: use GET."));
+        return Err(ApiError::new(
+            405,
+            "0x80060888",
+            "RetrieveTotalRecordCount is a function: use GET.",
+        ));
     }
-    let arg = key.and_then(|k| k.trim().strip_prefix("EntityNames=")).ok_or_else(bad)?;
+    let arg = key
+        .and_then(|k| k.trim().strip_prefix("EntityNames="))
+        .ok_or_else(bad)?;
     let list = if let Some(alias) = arg.strip_prefix('@') {
         let params = cookie::parse_query(&req.raw_query)?;
-        params.iter().find(|p| p.name == format!("@{alias}")).map(|p| p.value.clone()).ok_or_else(bad)?
+        params
+            .iter()
+            .find(|p| p.name == format!("@{alias}"))
+            .map(|p| p.value.clone())
+            .ok_or_else(bad)?
     } else {
         arg.to_string()
     };
-    let inner = list.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')).ok_or_else(bad)?;
+    let inner = list
+        .trim()
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .ok_or_else(bad)?;
     let mut keys = Vec::new();
     let mut values = Vec::new();
     for item in inner.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let name = item.trim_matches(|c| c == '\'' || c == '"');
         let Some(t) = ctx.sh.schema.by_logical(name) else {
-            let hint = ctx.sh.schema.by_set(name).map(|t| format!(" (use the logical name '{}')", t.logical_name)).unwrap_or_default();
-            return Err(ApiError::bad_request("0x80040217", format!("The entity with a name = '{name}' was not found in the MetadataCache.{hint}")));
+            let hint = ctx
+                .sh
+                .schema
+                .by_set(name)
+                .map(|t| format!(" (use the logical name '{}')", t.logical_name))
+                .unwrap_or_default();
+            return Err(ApiError::bad_request(
+                "0x80040217",
+                format!(
+                    "The entity with a name = '{name}' was not found in the MetadataCache.{hint}"
+                ),
+            ));
         };
         keys.push(name.to_string());
         values.push(ctx.db.count(t)?);

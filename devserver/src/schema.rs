@@ -30,7 +30,10 @@ pub enum AttrType {
 
 impl AttrType {
     pub fn is_lookup(self) -> bool {
-        matches!(self, AttrType::Lookup | AttrType::Customer | AttrType::Owner)
+        matches!(
+            self,
+            AttrType::Lookup | AttrType::Customer | AttrType::Owner
+        )
     }
     pub fn is_text(self) -> bool {
         matches!(self, AttrType::String | AttrType::Memo)
@@ -38,7 +41,11 @@ impl AttrType {
     pub fn is_integer(self) -> bool {
         matches!(
             self,
-            AttrType::Integer | AttrType::BigInt | AttrType::State | AttrType::Status | AttrType::Picklist
+            AttrType::Integer
+                | AttrType::BigInt
+                | AttrType::State
+                | AttrType::Status
+                | AttrType::Picklist
         )
     }
     pub fn is_float(self) -> bool {
@@ -77,7 +84,9 @@ impl AttrType {
             AttrType::Money => "#Microsoft.Dynamics.CRM.MoneyAttributeMetadata",
             AttrType::Boolean => "#Microsoft.Dynamics.CRM.BooleanAttributeMetadata",
             AttrType::DateTime => "#Microsoft.Dynamics.CRM.DateTimeAttributeMetadata",
-            AttrType::Uniqueidentifier => "#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata",
+            AttrType::Uniqueidentifier => {
+                "#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata"
+            }
             AttrType::Lookup | AttrType::Customer | AttrType::Owner => {
                 "#Microsoft.Dynamics.CRM.LookupAttributeMetadata"
             }
@@ -90,13 +99,18 @@ impl AttrType {
     pub fn edm(self) -> &'static str {
         match self {
             AttrType::String | AttrType::Memo => "Edm.String",
-            AttrType::Integer | AttrType::State | AttrType::Status | AttrType::Picklist => "Edm.Int32",
+            AttrType::Integer | AttrType::State | AttrType::Status | AttrType::Picklist => {
+                "Edm.Int32"
+            }
             AttrType::BigInt => "Edm.Int64",
             AttrType::Decimal | AttrType::Money => "Edm.Decimal",
             AttrType::Double => "Edm.Double",
             AttrType::Boolean => "Edm.Boolean",
             AttrType::DateTime => "Edm.DateTimeOffset",
-            AttrType::Uniqueidentifier | AttrType::Lookup | AttrType::Customer | AttrType::Owner => "Edm.Guid",
+            AttrType::Uniqueidentifier
+            | AttrType::Lookup
+            | AttrType::Customer
+            | AttrType::Owner => "Edm.Guid",
         }
     }
 }
@@ -155,7 +169,12 @@ impl Table {
         self.columns
             .iter()
             .filter(|c| c.ty.is_lookup())
-            .find_map(|c| c.targets.iter().find(|t| t.navigation == nav).map(|t| (c, t)))
+            .find_map(|c| {
+                c.targets
+                    .iter()
+                    .find(|t| t.navigation == nav)
+                    .map(|t| (c, t))
+            })
     }
 }
 
@@ -171,8 +190,8 @@ impl Schema {
                 .map_err(|e| Error::Config(format!("cannot read schema {}: {e}", p.display())))?,
             None => SAMPLE_SCHEMA.to_string(),
         };
-        let mut schema: Schema =
-            serde_json::from_str(&text).map_err(|e| Error::Config(format!("invalid schema: {e}")))?;
+        let mut schema: Schema = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("invalid schema: {e}")))?;
         schema.finish()?;
         Ok(schema)
     }
@@ -199,9 +218,18 @@ impl Schema {
                     return Err(Error::Config(format!("invalid name {n:?} in schema")));
                 }
             }
-            for (col, ty) in [("createdon", AttrType::DateTime), ("modifiedon", AttrType::DateTime)] {
+            for (col, ty) in [
+                ("createdon", AttrType::DateTime),
+                ("modifiedon", AttrType::DateTime),
+            ] {
                 if t.column(col).is_none() {
-                    t.columns.push(Column { name: col.into(), ty, max_length: None, targets: vec![], read_only: true });
+                    t.columns.push(Column {
+                        name: col.into(),
+                        ty,
+                        max_length: None,
+                        targets: vec![],
+                        read_only: true,
+                    });
                 }
             }
             if t.column("versionnumber").is_none() {
@@ -214,15 +242,24 @@ impl Schema {
                 });
             }
             for c in t.columns.iter_mut() {
-                if matches!(c.name.as_str(), "createdon" | "modifiedon" | "versionnumber") {
+                if matches!(
+                    c.name.as_str(),
+                    "createdon" | "modifiedon" | "versionnumber"
+                ) {
                     c.read_only = true;
                 }
                 if !is_ident(&c.name) || c.name == t.primary_id || c.name.starts_with('_') {
-                    return Err(Error::Config(format!("invalid column name {:?} in {}", c.name, t.logical_name)));
+                    return Err(Error::Config(format!(
+                        "invalid column name {:?} in {}",
+                        c.name, t.logical_name
+                    )));
                 }
                 if c.ty.is_lookup() {
                     if c.targets.is_empty() {
-                        return Err(Error::Config(format!("lookup {}.{} has no targets", t.logical_name, c.name)));
+                        return Err(Error::Config(format!(
+                            "lookup {}.{} has no targets",
+                            t.logical_name, c.name
+                        )));
                     }
                     for target in &c.targets {
                         if !names.contains(&target.entity) || !is_ident(&target.navigation) {

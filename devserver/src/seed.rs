@@ -12,25 +12,98 @@ use crate::schema::{AttrType, Schema, Table};
 use crate::store::{Db, format_datetime, sql_cols};
 
 const COMPANY_A: &[&str] = &[
-    "Northwind", "Contoso", "Fabrikam", "Adventure", "Blue Yonder", "Litware", "Proseware", "Tailspin",
-    "Wide World", "Alpine", "Coho", "Lucerne", "Margie's", "Trey", "Woodgrove", "Fourth Coffee",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Adventure",
+    "Blue Yonder",
+    "Litware",
+    "Proseware",
+    "Tailspin",
+    "Wide World",
+    "Alpine",
+    "Coho",
+    "Lucerne",
+    "Margie's",
+    "Trey",
+    "Woodgrove",
+    "Fourth Coffee",
 ];
-const COMPANY_B: &[&str] = &["Traders", "Works", "Airlines", "Bank", "Research", "Logistics", "Foods", "Systems", "Media", "Energy"];
+const COMPANY_B: &[&str] = &[
+    "Traders",
+    "Works",
+    "Airlines",
+    "Bank",
+    "Research",
+    "Logistics",
+    "Foods",
+    "Systems",
+    "Media",
+    "Energy",
+];
 const COMPANY_C: &[&str] = &["Ltd", "Inc", "GmbH", "SA", "LLC", "Group", "Co"];
 const FIRST: &[&str] = &[
-    "Ava", "Liam", "Maya", "Noah", "Zoe", "Omar", "Lena", "Ivan", "Sofia", "Kenji", "Amara", "Lucas", "Nora",
-    "Diego", "Hana", "Felix", "Priya", "Tomas", "Elif", "Jonas",
+    "Ava", "Liam", "Maya", "Noah", "Zoe", "Omar", "Lena", "Ivan", "Sofia", "Kenji", "Amara",
+    "Lucas", "Nora", "Diego", "Hana", "Felix", "Priya", "Tomas", "Elif", "Jonas",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Garcia", "Müller", "Rossi", "Nakamura", "Okafor", "Novak", "Silva", "Dubois", "Kowalski",
-    "Johansson", "Haddad", "Kim", "O'Brien", "Jensen", "Costa", "Yilmaz", "Patel", "Larsen", "Moreau",
+    "Smith",
+    "Garcia",
+    "Müller",
+    "Rossi",
+    "Nakamura",
+    "Okafor",
+    "Novak",
+    "Silva",
+    "Dubois",
+    "Kowalski",
+    "Johansson",
+    "Haddad",
+    "Kim",
+    "O'Brien",
+    "Jensen",
+    "Costa",
+    "Yilmaz",
+    "Patel",
+    "Larsen",
+    "Moreau",
 ];
 const CITIES: &[&str] = &[
-    "Seattle", "Lisbon", "Nairobi", "Osaka", "Berlin", "Lyon", "Toronto", "Austin", "Kraków", "Bergen",
-    "Porto", "Cork", "Valencia", "Utrecht", "Adelaide", "Montréal",
+    "Seattle",
+    "Lisbon",
+    "Nairobi",
+    "Osaka",
+    "Berlin",
+    "Lyon",
+    "Toronto",
+    "Austin",
+    "Kraków",
+    "Bergen",
+    "Porto",
+    "Cork",
+    "Valencia",
+    "Utrecht",
+    "Adelaide",
+    "Montréal",
 ];
-const PRODUCTS: &[&str] = &["laptops", "printers", "licences", "servers", "coffee machines", "desks", "tablets", "routers"];
-const VERBS: &[&str] = &["Call", "Email", "Visit", "Follow up with", "Send quote to", "Demo for"];
+const PRODUCTS: &[&str] = &[
+    "laptops",
+    "printers",
+    "licences",
+    "servers",
+    "coffee machines",
+    "desks",
+    "tablets",
+    "routers",
+];
+const VERBS: &[&str] = &[
+    "Call",
+    "Email",
+    "Visit",
+    "Follow up with",
+    "Send quote to",
+    "Demo for",
+];
 
 /// Start of the seeded date range (2024-01-01T00:00:00Z), fixed so seeds repeat.
 const DATE_BASE: i64 = 1_704_067_200;
@@ -64,12 +137,16 @@ fn date(rng: &mut fastrand::Rng) -> i64 {
 }
 
 fn date_str(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs).map(format_datetime).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(format_datetime)
+        .unwrap_or_default()
 }
 
 /// Inserts the users (name, email) into `systemusers`, keeping existing rows.
 pub fn ensure_users(db: &mut Db, schema: &Schema, users: &[(Uuid, String)]) -> Result<(), Error> {
-    let Some(t) = schema.by_logical("systemuser") else { return Ok(()) };
+    let Some(t) = schema.by_logical("systemuser") else {
+        return Ok(());
+    };
     for (id, name) in users {
         if db.row_version(t, id)?.is_some() {
             continue;
@@ -92,7 +169,13 @@ pub fn ensure_users(db: &mut Db, schema: &Schema, users: &[(Uuid, String)]) -> R
 
 /// Seeds `rows` rows into every table but systemusers, when it is empty.
 /// One transaction, one prepared statement per table.
-pub fn seed(db: &mut Db, schema: &Schema, rows: usize, seed: u64, owners: &[Uuid]) -> Result<(), Error> {
+pub fn seed(
+    db: &mut Db,
+    schema: &Schema,
+    rows: usize,
+    seed: u64,
+    owners: &[Uuid],
+) -> Result<(), Error> {
     if rows == 0 {
         return Ok(());
     }
@@ -103,13 +186,20 @@ pub fn seed(db: &mut Db, schema: &Schema, rows: usize, seed: u64, owners: &[Uuid
         if t.logical_name == "systemuser" {
             continue;
         }
-        let existing: i64 = tx.query_row(&format!("SELECT COUNT(*) FROM {}", t.sql_name), [], |r| r.get(0))?;
+        let existing: i64 =
+            tx.query_row(&format!("SELECT COUNT(*) FROM {}", t.sql_name), [], |r| {
+                r.get(0)
+            })?;
         if existing > 0 {
             // Persisted database: keep its rows, remember their ids for lookups.
             let mut st = tx.prepare(&format!("SELECT id FROM {}", t.sql_name))?;
             let got: Vec<u128> = st
                 .query_map([], |r| r.get::<_, String>(0))?
-                .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()).map(|u| u.as_u128()))
+                .filter_map(|r| {
+                    r.ok()
+                        .and_then(|s| Uuid::parse_str(&s).ok())
+                        .map(|u| u.as_u128())
+                })
                 .collect();
             ids.insert(t.logical_name.clone(), got);
             continue;
@@ -119,13 +209,21 @@ pub fn seed(db: &mut Db, schema: &Schema, rows: usize, seed: u64, owners: &[Uuid
             names.extend(sql_cols(c));
         }
         let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO {} ({}) VALUES ({})", t.sql_name, names.join(", "), marks.join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            t.sql_name,
+            names.join(", "),
+            marks.join(", ")
+        );
         let mut st = tx.prepare(&sql)?;
         let mut rng = fastrand::Rng::with_seed(seed ^ fnv(&t.logical_name));
         // Keys from their own generator, inserted in key order: appending to
         // the primary-key B-tree is several times faster than random inserts.
-        let mut id_rng = fastrand::Rng::with_seed(seed ^ fnv(&t.logical_name) ^ 0x1d5_u64.rotate_left(40));
-        let mut own_ids: Vec<u128> = (0..rows).map(|_| uuid_from(&mut id_rng).as_u128()).collect();
+        let mut id_rng =
+            fastrand::Rng::with_seed(seed ^ fnv(&t.logical_name) ^ 0x1d5_u64.rotate_left(40));
+        let mut own_ids: Vec<u128> = (0..rows)
+            .map(|_| uuid_from(&mut id_rng).as_u128())
+            .collect();
         own_ids.sort_unstable();
         let mut params: Vec<Value> = Vec::with_capacity(names.len());
         for (n, &id) in own_ids.iter().enumerate() {
@@ -136,7 +234,19 @@ pub fn seed(db: &mut Db, schema: &Schema, rows: usize, seed: u64, owners: &[Uuid
             let first = pick(&mut rng, FIRST);
             let last = pick(&mut rng, LAST);
             for c in &t.columns {
-                gen_value(&mut rng, t, c, n, version, created, first, last, &ids, owners, &mut params);
+                gen_value(
+                    &mut rng,
+                    t,
+                    c,
+                    n,
+                    version,
+                    created,
+                    first,
+                    last,
+                    &ids,
+                    owners,
+                    &mut params,
+                );
             }
             st.execute(rusqlite::params_from_iter(params.iter()))?;
         }
@@ -164,7 +274,9 @@ fn gen_value(
     let name = c.name.as_str();
     if c.ty.is_lookup() {
         let target = if c.ty == AttrType::Owner || name == "ownerid" {
-            owners.get(rng.usize(..owners.len().max(1))).map(|u| (u.as_u128(), "systemuser".to_string()))
+            owners
+                .get(rng.usize(..owners.len().max(1)))
+                .map(|u| (u.as_u128(), "systemuser".to_string()))
         } else if rng.u8(..10) == 0 {
             None // some lookups are empty, as in real data
         } else {
@@ -213,20 +325,28 @@ fn gen_value(
             last.to_lowercase().replace(['\'', 'ü'], ""),
             n
         )),
-        (_, AttrType::String) if name.contains("phone") => {
-            Value::Text(format!("+1-555-{:03}-{:04}", rng.u32(100..1000), rng.u32(0..10_000)))
+        (_, AttrType::String) if name.contains("phone") => Value::Text(format!(
+            "+1-555-{:03}-{:04}",
+            rng.u32(100..1000),
+            rng.u32(0..10_000)
+        )),
+        (_, AttrType::String) if name.contains("city") => {
+            Value::Text(pick(rng, CITIES).to_string())
         }
-        (_, AttrType::String) if name.contains("city") => Value::Text(pick(rng, CITIES).to_string()),
         (_, AttrType::String | AttrType::Memo) => {
             let s = format!("{} {} {}", pick(rng, COMPANY_A), pick(rng, PRODUCTS), n);
             let max = c.max_length.unwrap_or(100) as usize;
             Value::Text(s.chars().take(max).collect())
         }
-        ("statecode", _) | (_, AttrType::State) => Value::Integer(if rng.u8(..10) == 0 { 1 } else { 0 }),
+        ("statecode", _) | (_, AttrType::State) => {
+            Value::Integer(if rng.u8(..10) == 0 { 1 } else { 0 })
+        }
         (_, AttrType::Status | AttrType::Picklist) => Value::Integer(rng.i64(1..4)),
         (_, AttrType::Integer) => Value::Integer(rng.i64(1..5_000)),
         (_, AttrType::BigInt) => Value::Integer(rng.i64(1..1_000_000_000)),
-        (_, AttrType::Money | AttrType::Decimal) => Value::Real((rng.i64(10_000..50_000_000) / 100 * 100) as f64),
+        (_, AttrType::Money | AttrType::Decimal) => {
+            Value::Real((rng.i64(10_000..50_000_000) / 100 * 100) as f64)
+        }
         (_, AttrType::Double) => Value::Real(rng.f64() * 1000.0),
         (_, AttrType::Boolean) => Value::Integer(rng.bool() as i64),
         (_, AttrType::DateTime) => Value::Text(date_str(created + rng.i64(0..60 * 86_400))),

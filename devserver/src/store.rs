@@ -45,7 +45,11 @@ pub fn format_datetime(t: time::OffsetDateTime) -> String {
 
 /// SQL column names of a schema column (lookups take two: id and target type).
 pub fn sql_cols(c: &Column) -> Vec<String> {
-    if c.ty.is_lookup() { vec![format!("c_{}", c.name), format!("c_{}__t", c.name)] } else { vec![format!("c_{}", c.name)] }
+    if c.ty.is_lookup() {
+        vec![format!("c_{}", c.name), format!("c_{}__t", c.name)]
+    } else {
+        vec![format!("c_{}", c.name)]
+    }
 }
 
 impl Db {
@@ -109,8 +113,12 @@ impl Db {
         self.conn.execute_batch(&ddl)?;
         // A database file made with another schema would fail on every query: say so now.
         for t in &schema.tables {
-            let mut st = self.conn.prepare(&format!("PRAGMA table_info({})", t.sql_name))?;
-            let have: Vec<String> = st.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<_, _>>()?;
+            let mut st = self
+                .conn
+                .prepare(&format!("PRAGMA table_info({})", t.sql_name))?;
+            let have: Vec<String> = st
+                .query_map([], |r| r.get::<_, String>(1))?
+                .collect::<Result<_, _>>()?;
             for c in &t.columns {
                 for col in sql_cols(c) {
                     if !have.contains(&col) {
@@ -126,12 +134,17 @@ impl Db {
     }
 
     fn max_version(&self, schema: &Schema) -> Result<i64, Error> {
-        let mut v: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM tombstones", [], |r| r.get(0))?;
+        let mut v: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM tombstones",
+            [],
+            |r| r.get(0),
+        )?;
         for t in &schema.tables {
             let tv: i64 = self.conn.query_row(
-                &format!("SELECT COALESCE(MAX(c_versionnumber), 0) FROM {}", t.sql_name),
+                &format!(
+                    "SELECT COALESCE(MAX(c_versionnumber), 0) FROM {}",
+                    t.sql_name
+                ),
                 [],
                 |r| r.get(0),
             )?;
@@ -147,21 +160,37 @@ impl Db {
 
     /// The row's versionnumber, or None when it does not exist.
     pub fn row_version(&self, t: &Table, id: &Uuid) -> Result<Option<i64>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT c_versionnumber FROM {} WHERE id = ?1", t.sql_name))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT c_versionnumber FROM {} WHERE id = ?1",
+            t.sql_name
+        ))?;
         Ok(st.query_row([id.to_string()], |r| r.get(0)).optional()?)
     }
 
     pub fn count(&self, t: &Table) -> Result<i64, Error> {
-        Ok(self.conn.query_row(&format!("SELECT COUNT(*) FROM {}", t.sql_name), [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {}", t.sql_name), [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Inserts a row. `vals` must not contain read-only columns.
-    pub fn insert(&mut self, t: &Table, id: &Uuid, vals: &[(usize, WriteVal)], created: Option<&str>) -> Result<i64, Error> {
+    pub fn insert(
+        &mut self,
+        t: &Table,
+        id: &Uuid,
+        vals: &[(usize, WriteVal)],
+        created: Option<&str>,
+    ) -> Result<i64, Error> {
         let version = self.next_version();
         let now = now_string();
-        let mut names = vec!["id".to_string(), "c_versionnumber".into(), "c_createdon".into(), "c_modifiedon".into()];
+        let mut names = vec![
+            "id".to_string(),
+            "c_versionnumber".into(),
+            "c_createdon".into(),
+            "c_modifiedon".into(),
+        ];
         let mut params: Vec<Value> = vec![
             Value::Text(id.to_string()),
             Value::Integer(version),
@@ -170,9 +199,15 @@ impl Db {
         ];
         push_vals(t, vals, &mut names, &mut params);
         let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO {} ({}) VALUES ({})", t.sql_name, names.join(", "), marks.join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            t.sql_name,
+            names.join(", "),
+            marks.join(", ")
+        );
         let tx = self.conn.savepoint()?;
-        tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params.iter()))?;
+        tx.prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
         // A row that comes back under a deleted row's id is a change, not a delete.
         tx.prepare_cached("DELETE FROM tombstones WHERE entity_set = ?1 AND id = ?2")?
             .execute(params![t.entity_set, id.to_string()])?;
@@ -180,15 +215,31 @@ impl Db {
         Ok(version)
     }
 
-    pub fn update(&mut self, t: &Table, id: &Uuid, vals: &[(usize, WriteVal)]) -> Result<i64, Error> {
+    pub fn update(
+        &mut self,
+        t: &Table,
+        id: &Uuid,
+        vals: &[(usize, WriteVal)],
+    ) -> Result<i64, Error> {
         let version = self.next_version();
         let mut names = vec!["c_versionnumber".to_string(), "c_modifiedon".into()];
         let mut params: Vec<Value> = vec![Value::Integer(version), Value::Text(now_string())];
         push_vals(t, vals, &mut names, &mut params);
-        let sets: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect();
+        let sets: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} = ?{}", i + 1))
+            .collect();
         params.push(Value::Text(id.to_string()));
-        let sql = format!("UPDATE {} SET {} WHERE id = ?{}", t.sql_name, sets.join(", "), params.len());
-        self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params.iter()))?;
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = ?{}",
+            t.sql_name,
+            sets.join(", "),
+            params.len()
+        );
+        self.conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
         Ok(version)
     }
 
@@ -211,7 +262,12 @@ impl Db {
     }
 }
 
-fn push_vals(t: &Table, vals: &[(usize, WriteVal)], names: &mut Vec<String>, params: &mut Vec<Value>) {
+fn push_vals(
+    t: &Table,
+    vals: &[(usize, WriteVal)],
+    names: &mut Vec<String>,
+    params: &mut Vec<Value>,
+) {
     for (ci, v) in vals {
         let c = &t.columns[*ci];
         let cols = sql_cols(c);
@@ -386,8 +442,16 @@ mod tests {
             assert_eq!(String::from_utf8(b).unwrap(), v.to_string());
         }
         for s in [
-            "plain", "quote\" back\\slash", "ctl\u{1}\n\t\r", "ünï ✓", "", "é\"é",
-            "0123456789abcdef0123456789abcdef", "01234567\"9abcdef01234\\67\u{1f}9", "12345678ü", "1234567\u{7f}\u{80}",
+            "plain",
+            "quote\" back\\slash",
+            "ctl\u{1}\n\t\r",
+            "ünï ✓",
+            "",
+            "é\"é",
+            "0123456789abcdef0123456789abcdef",
+            "01234567\"9abcdef01234\\67\u{1f}9",
+            "12345678ü",
+            "1234567\u{7f}\u{80}",
         ] {
             let mut b = Vec::new();
             write_json_str(&mut b, s);

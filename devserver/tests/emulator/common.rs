@@ -26,35 +26,66 @@ impl Resp {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
     /// Asserts a Dataverse error body and returns (code, message).
     pub fn error(&self) -> (String, String) {
         let v = self.json();
-        let e = v.get("error").unwrap_or_else(|| panic!("no error object: {}", self.text));
-        (e["code"].as_str().unwrap_or("").to_string(), e["message"].as_str().unwrap_or("").to_string())
+        let e = v
+            .get("error")
+            .unwrap_or_else(|| panic!("no error object: {}", self.text));
+        (
+            e["code"].as_str().unwrap_or("").to_string(),
+            e["message"].as_str().unwrap_or("").to_string(),
+        )
     }
 }
 
 pub async fn env(cfg: Config) -> Env {
     let token = cfg.token.clone();
     let server = mooring_devserver::start(cfg).await.expect("start emulator");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
     let base = server.base_url();
     let admin = server.admin();
-    Env { server, client, base, admin, token }
+    Env {
+        server,
+        client,
+        base,
+        admin,
+        token,
+    }
 }
 
 pub async fn seeded(rows: usize) -> Env {
-    env(Config { seed_rows: rows, ..Default::default() }).await
+    env(Config {
+        seed_rows: rows,
+        ..Default::default()
+    })
+    .await
 }
 
 impl Env {
     pub fn url(&self, rel: &str) -> String {
-        if rel.starts_with("http") { rel.to_string() } else { format!("{}{}", self.base, rel) }
+        if rel.starts_with("http") {
+            rel.to_string()
+        } else {
+            format!("{}{}", self.base, rel)
+        }
     }
 
-    pub async fn req(&self, method: Method, rel: &str, headers: &[(&str, &str)], body: Option<Value>) -> Resp {
+    pub async fn req(
+        &self,
+        method: Method,
+        rel: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Resp {
         let mut rb = self
             .client
             .request(method, self.url(rel))
@@ -66,13 +97,19 @@ impl Env {
             rb = rb.header(*k, *v);
         }
         if let Some(b) = body {
-            rb = rb.header("Content-Type", "application/json").body(b.to_string());
+            rb = rb
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         let r = rb.send().await.expect("send");
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.expect("body");
-        Resp { status, headers, text }
+        Resp {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub async fn get(&self, rel: &str) -> Resp {
@@ -103,5 +140,7 @@ impl Env {
 }
 
 pub fn ids(rows: &[Value], key: &str) -> Vec<String> {
-    rows.iter().map(|r| r[key].as_str().expect("key").to_string()).collect()
+    rows.iter()
+        .map(|r| r[key].as_str().expect("key").to_string())
+        .collect()
 }
