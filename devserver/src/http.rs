@@ -335,11 +335,18 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
         body,
     };
     let sh2 = sh.clone();
+    let started = Instant::now();
+    let (method, path) = (api_req.method.clone(), api_req.path.clone());
     let res =
         tokio::task::spawn_blocking(move || sh2.with_ctx(&user, |ctx| api::handle(ctx, &api_req)))
             .await;
     match res {
-        Ok(Ok(r)) => to_response(r),
+        Ok(Ok(r)) => {
+            // Method, path and status only: never tokens, queries or row values.
+            let micros = started.elapsed().as_micros() as u64;
+            tracing::debug!(%method, %path, status = r.status, bytes = r.body.len(), micros, "request");
+            to_response(r)
+        }
         Ok(Err(e)) => error(
             500,
             "0x80040216",
