@@ -164,11 +164,10 @@ impl Store {
                     m.created.push(t.name.clone());
                 }
             }
-            // Lookup indexes are built when a baseline completes (write.rs):
-            // one sort then is far cheaper than growing them row by row.
-            if state::load(&tx, &t.name)?.is_some_and(|s| s.phase == Phase::Ready) {
-                create_lookup_indexes(&tx, t)?;
-            }
+            // Grown row by row: building them at the end of a baseline is
+            // faster, but its sort needs memory proportional to the table
+            // (temp_store=MEMORY, as phones need): 110 MB at 1M rows.
+            create_lookup_indexes(&tx, t)?;
         }
         tx.commit()?;
         self.refresh_catalog(&w)?;

@@ -128,8 +128,6 @@ impl Store {
             let mut removed = delete_keys(&tx, t, deleted)?;
             if sweep_old {
                 removed += sweep(&tx, t, new_state.generation)?;
-                // The baseline is complete: build its lookup indexes now.
-                super::migrate::create_lookup_indexes(&tx, t)?;
             }
             state::save(&tx, new_state)?;
             tx.commit()?;
