@@ -149,12 +149,27 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &ApiRequest) -> ApiResponse {
     }
 }
 
+/// Instance annotations asked for with `odata.include-annotations`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Annotations {
+    /// `Microsoft.Dynamics.CRM.lookuplogicalname` / `associatednavigationproperty`.
+    pub(crate) lookup: bool,
+    /// `OData.Community.Display.V1.FormattedValue` (lookup names, state labels).
+    pub(crate) formatted: bool,
+}
+
+impl Annotations {
+    pub(crate) fn any(self) -> bool {
+        self.lookup || self.formatted
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Prefer {
     pub(crate) maxpagesize: Option<usize>,
     pub(crate) track: bool,
     pub(crate) representation: bool,
-    pub(crate) annotations: bool,
+    pub(crate) annotations: Annotations,
     pub(crate) annotations_raw: Option<String>,
 }
 
@@ -172,13 +187,24 @@ pub(crate) fn parse_prefer(req: &ApiRequest) -> Prefer {
                 "odata.track-changes" => p.track = true,
                 "return" => p.representation = v == "representation",
                 "odata.include-annotations" => {
-                    let inner = v.trim_matches('"');
-                    p.annotations = inner.split(',').any(|a| {
-                        let a = a.trim();
-                        a == "*"
-                            || a == "Microsoft.Dynamics.CRM.*"
-                            || a == "Microsoft.Dynamics.CRM.lookuplogicalname"
-                    });
+                    for a in v.trim_matches('"').split(',').map(str::trim) {
+                        match a {
+                            "*" => {
+                                p.annotations.lookup = true;
+                                p.annotations.formatted = true;
+                            }
+                            "Microsoft.Dynamics.CRM.*"
+                            | "Microsoft.Dynamics.CRM.lookuplogicalname"
+                            | "Microsoft.Dynamics.CRM.associatednavigationproperty" => {
+                                p.annotations.lookup = true
+                            }
+                            "OData.Community.Display.V1.*"
+                            | "OData.Community.Display.V1.FormattedValue" => {
+                                p.annotations.formatted = true
+                            }
+                            _ => {}
+                        }
+                    }
                     p.annotations_raw = Some(v.to_string());
                 }
                 _ => {}

@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::Shared;
 use crate::api::{
-    ApiError, ApiRequest, ApiResponse, Ctx, MAX_PAGE, Prefer, not_found_row, parse_prefer,
+    Annotations, ApiError, ApiRequest, ApiResponse, Ctx, MAX_PAGE, Prefer, not_found_row,
+    parse_prefer,
 };
 use crate::cookie::{self, Cursor, DeltaCursor, DeltaToken, PageCursor, QueryParam};
 use crate::filter::{self, Prop};
-use crate::schema::{AttrType, Table};
+use crate::schema::{AttrType, Schema, Table};
 use crate::store::{write_i64, write_json_str, write_json_value};
 
 /// The query options of a row request, validated.
@@ -105,18 +106,45 @@ pub(crate) fn parse_select(t: &Table, select: Option<&str>) -> Result<Vec<usize>
     Ok(out)
 }
 
-pub(crate) fn sel_sql(t: &Table, sel: &[usize]) -> String {
+/// SQL columns for a row: id, version, then each selected column (lookups:
+/// id and target type, plus the target row's primary name when formatted
+/// values are asked for).
+pub(crate) fn sel_sql(schema: &Schema, t: &Table, sel: &[usize], formatted: bool) -> String {
     let mut cols = vec!["id".to_string(), "c_versionnumber".to_string()];
     for &i in sel {
-        cols.extend(crate::store::sql_cols(&t.columns[i]));
+        let c = &t.columns[i];
+        cols.extend(crate::store::sql_cols(c));
+        if formatted && c.ty.is_lookup() {
+            let mut case = format!("CASE {}.c_{}__t", t.sql_name, c.name);
+            for tg in &c.targets {
+                let Some(tt) = schema.by_logical(&tg.entity) else {
+                    continue;
+                };
+                let Some(pn) = &tt.primary_name else { continue };
+                // The inner table is aliased, so `t_x.c_y` names the outer row.
+                case.push_str(&format!(
+                    " WHEN '{}' THEN (SELECT f.c_{pn} FROM {} AS f WHERE f.id = {}.c_{})",
+                    tt.logical_name, tt.sql_name, t.sql_name, c.name
+                ));
+            }
+            case.push_str(" END");
+            cols.push(case);
+        }
     }
     cols.join(", ")
 }
 
-pub(crate) fn sql_width(t: &Table, sel: &[usize]) -> usize {
+pub(crate) fn sql_width(t: &Table, sel: &[usize], formatted: bool) -> usize {
+    let lookup = if formatted { 3 } else { 2 };
     2 + sel
         .iter()
-        .map(|&i| if t.columns[i].ty.is_lookup() { 2 } else { 1 })
+        .map(|&i| {
+            if t.columns[i].ty.is_lookup() {
+                lookup
+            } else {
+                1
+            }
+        })
         .sum::<usize>()
 }
 
@@ -125,11 +153,13 @@ pub(crate) fn sql_width(t: &Table, sel: &[usize]) -> usize {
 pub(crate) struct RowPlan<'a> {
     t: &'a Table,
     sel: &'a [usize],
-    annotations: bool,
+    ann: Annotations,
     /// Per selected column: `,"name":` (lookups: `,"_name_value":`).
     keys: Vec<Vec<u8>>,
     /// Per selected lookup column: (`,"_x_value@...lookuplogicalname":`, `,"_x_value@...associatednavigationproperty":`).
     ann_keys: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Per selected column: `,"<key>@OData.Community.Display.V1.FormattedValue":`.
+    fmt_keys: Vec<Vec<u8>>,
     key_key: Vec<u8>,
 }
 
@@ -141,14 +171,22 @@ pub(crate) fn json_key(name: &str) -> Vec<u8> {
 }
 
 impl<'a> RowPlan<'a> {
-    fn new(t: &'a Table, sel: &'a [usize], annotations: bool) -> RowPlan<'a> {
+    pub(crate) fn new(t: &'a Table, sel: &'a [usize], ann: Annotations) -> RowPlan<'a> {
         let mut keys = Vec::with_capacity(sel.len());
         let mut ann_keys = Vec::with_capacity(sel.len());
+        let mut fmt_keys = Vec::with_capacity(sel.len());
         for &ci in sel {
             let c = &t.columns[ci];
+            let name = if c.ty.is_lookup() {
+                format!("_{}_value", c.name)
+            } else {
+                c.name.clone()
+            };
+            keys.push(json_key(&name));
+            fmt_keys.push(json_key(&format!(
+                "{name}@OData.Community.Display.V1.FormattedValue"
+            )));
             if c.ty.is_lookup() {
-                let name = format!("_{}_value", c.name);
-                keys.push(json_key(&name));
                 ann_keys.push((
                     json_key(&format!("{name}@Microsoft.Dynamics.CRM.lookuplogicalname")),
                     json_key(&format!(
@@ -156,16 +194,16 @@ impl<'a> RowPlan<'a> {
                     )),
                 ));
             } else {
-                keys.push(json_key(&c.name));
                 ann_keys.push((vec![], vec![]));
             }
         }
         RowPlan {
             t,
             sel,
-            annotations,
+            ann,
             keys,
             ann_keys,
+            fmt_keys,
             key_key: json_key(&t.primary_id),
         }
     }
@@ -196,20 +234,44 @@ pub(crate) fn write_row(
         if c.ty.is_lookup() {
             let v = row.get_ref(idx)?;
             write_json_value(buf, AttrType::Uniqueidentifier, v);
-            if plan.annotations && !matches!(v, ValueRef::Null) {
-                if let ValueRef::Text(ty) = row.get_ref(idx + 1)? {
-                    let ty = String::from_utf8_lossy(ty);
-                    buf.extend_from_slice(&plan.ann_keys[k].0);
-                    write_json_str(buf, &ty);
-                    if let Some(tg) = c.targets.iter().find(|tg| tg.entity == ty) {
-                        buf.extend_from_slice(&plan.ann_keys[k].1);
-                        write_json_str(buf, &tg.navigation);
-                    }
+            let present = !matches!(v, ValueRef::Null);
+            if plan.ann.formatted && present {
+                if let ValueRef::Text(name) = row.get_ref(idx + 2)? {
+                    buf.extend_from_slice(&plan.fmt_keys[k]);
+                    crate::store::write_json_bytes(buf, name);
                 }
             }
-            idx += 2;
+            if plan.ann.lookup && present {
+                if let ValueRef::Text(ty) = row.get_ref(idx + 1)? {
+                    let ty = String::from_utf8_lossy(ty);
+                    buf.extend_from_slice(&plan.ann_keys[k].1);
+                    if let Some(tg) = c.targets.iter().find(|tg| tg.entity == ty) {
+                        write_json_str(buf, &tg.navigation);
+                    } else {
+                        buf.extend_from_slice(b"null");
+                    }
+                    buf.extend_from_slice(&plan.ann_keys[k].0);
+                    write_json_str(buf, &ty);
+                }
+            }
+            idx += if plan.ann.formatted { 3 } else { 2 };
         } else {
-            write_json_value(buf, c.ty, row.get_ref(idx)?);
+            let v = row.get_ref(idx)?;
+            write_json_value(buf, c.ty, v);
+            if plan.ann.formatted && c.ty == AttrType::State {
+                if let ValueRef::Integer(s) = v {
+                    buf.extend_from_slice(&plan.fmt_keys[k]);
+                    // The labels of the sample tables' statecode options.
+                    write_json_str(
+                        buf,
+                        match s {
+                            0 => "Active",
+                            1 => "Inactive",
+                            _ => "Other",
+                        },
+                    );
+                }
+            }
             idx += 1;
         }
     }
@@ -243,7 +305,7 @@ pub(crate) fn preference_applied(
     if tracking {
         v.push("odata.track-changes".to_string());
     }
-    if prefer.annotations {
+    if prefer.annotations.any() {
         if let Some(a) = &prefer.annotations_raw {
             v.push(format!("odata.include-annotations={a}"));
         }
@@ -404,7 +466,10 @@ pub(crate) fn get_collection(
     } else {
         None
     };
-    let mut sql = format!("SELECT {}", sel_sql(t, &sel));
+    let mut sql = format!(
+        "SELECT {}",
+        sel_sql(&ctx.sh.schema, t, &sel, prefer.annotations.formatted)
+    );
     for (p, ..) in &order {
         sql.push_str(", ");
         sql.push_str(&filter::prop_sql(t, *p));
@@ -453,7 +518,7 @@ pub(crate) fn get_collection(
     buf.extend_from_slice(b",\"value\":[");
     let truncate = take_truncation(ctx);
     let mut cut_at = None;
-    let width = sql_width(t, &sel);
+    let width = sql_width(t, &sel, prefer.annotations.formatted);
     let mut served = 0usize;
     let mut more = false;
     let mut last: Option<(String, Vec<Option<String>>)> = None;
@@ -617,7 +682,7 @@ pub(crate) fn get_delta(
         let after = dc.as_ref().map(|d| d.last_version).unwrap_or(tok.version);
         let sql = format!(
             "SELECT {} FROM {} WHERE c_versionnumber > ?1 AND c_versionnumber <= ?2 ORDER BY c_versionnumber LIMIT {}",
-            sel_sql(t, &sel),
+            sel_sql(&ctx.sh.schema, t, &sel, prefer.annotations.formatted),
             t.sql_name,
             size + 1
         );
@@ -754,12 +819,12 @@ pub(crate) fn read_row(
     t: &Table,
     id: &Uuid,
     sel: &[usize],
-    annotations: bool,
+    ann: Annotations,
     context: Option<&str>,
 ) -> Result<Option<Vec<u8>>, ApiError> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
-        sel_sql(t, sel),
+        sel_sql(&ctx.sh.schema, t, sel, ann.formatted),
         t.sql_name
     );
     let mut st = ctx.db.conn.prepare_cached(&sql)?;
@@ -767,7 +832,7 @@ pub(crate) fn read_row(
     match rows.next()? {
         Some(row) => {
             let mut buf = Vec::with_capacity(512);
-            write_row(&mut buf, &RowPlan::new(t, sel, annotations), row, context)?;
+            write_row(&mut buf, &RowPlan::new(t, sel, ann), row, context)?;
             Ok(Some(buf))
         }
         None => Ok(None),
@@ -828,7 +893,7 @@ pub(crate) fn row_json(
     id: &Uuid,
 ) -> Result<Option<Map<String, J>>, ApiError> {
     let sel: Vec<usize> = (0..t.columns.len()).collect();
-    match read_row(ctx, t, id, &sel, false, None)? {
+    match read_row(ctx, t, id, &sel, Annotations::default(), None)? {
         Some(b) => match serde_json::from_slice(&b) {
             Ok(J::Object(m)) => Ok(Some(m)),
             _ => Ok(None),
@@ -841,13 +906,13 @@ pub(crate) fn all_rows(ctx: &Ctx<'_>, t: &Table) -> Result<Vec<Map<String, J>>, 
     let sel: Vec<usize> = (0..t.columns.len()).collect();
     let sql = format!(
         "SELECT {} FROM {} ORDER BY id",
-        sel_sql(t, &sel),
+        sel_sql(&ctx.sh.schema, t, &sel, false),
         t.sql_name
     );
     let mut st = ctx.db.conn.prepare_cached(&sql)?;
     let mut rows = st.query([])?;
     let mut out = Vec::new();
-    let plan = RowPlan::new(t, &sel, false);
+    let plan = RowPlan::new(t, &sel, Annotations::default());
     while let Some(row) = rows.next()? {
         let mut buf = Vec::with_capacity(512);
         write_row(&mut buf, &plan, row, None)?;

@@ -115,7 +115,7 @@ async fn lookup_annotations_come_with_include_annotations() {
             .as_object()
             .unwrap()
             .keys()
-            .all(|k| !k.contains("lookuplogicalname"))
+            .all(|k| !k.contains("_value@"))
     );
     let r = e
         .get_with(
@@ -129,16 +129,91 @@ async fn lookup_annotations_come_with_include_annotations() {
             .unwrap()
             .contains("odata.include-annotations")
     );
-    let with = v["value"]
-        .as_array()
+    let names: std::collections::HashMap<String, String> = e
+        .admin
+        .rows("accounts")
         .unwrap()
         .iter()
-        .find(|r| !r["_parentcustomerid_value"].is_null())
-        .expect("a contact with a parent");
+        .map(|a| {
+            (
+                a["accountid"].as_str().unwrap().to_string(),
+                a["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for c in v["value"].as_array().unwrap() {
+        let Some(parent) = c["_parentcustomerid_value"].as_str() else {
+            continue;
+        };
+        let k = "_parentcustomerid_value@";
+        assert_eq!(
+            c[format!("{k}Microsoft.Dynamics.CRM.lookuplogicalname")],
+            "account"
+        );
+        assert_eq!(
+            c[format!("{k}Microsoft.Dynamics.CRM.associatednavigationproperty")],
+            "parentcustomerid_account"
+        );
+        assert_eq!(
+            c[format!("{k}OData.Community.Display.V1.FormattedValue")].as_str(),
+            Some(names[parent].as_str())
+        );
+        checked += 1;
+    }
+    assert!(checked > 10);
+    // Only the CRM annotations: no formatted values.
+    let v = e
+        .get_with(
+            "accounts?$select=statecode,_ownerid_value",
+            &[(
+                "Prefer",
+                "odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"",
+            )],
+        )
+        .await
+        .json();
+    let row = v["value"][0].as_object().unwrap();
     assert_eq!(
-        with["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"],
-        "account"
+        row["_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"],
+        "systemuser"
     );
+    assert!(row.keys().all(|k| !k.contains("FormattedValue")), "{row:?}");
+    // Formatted values only: the owner's full name and the state label.
+    let users = e.admin.users();
+    let v = e
+        .get_with(
+            "accounts?$select=statecode,_ownerid_value",
+            &[(
+                "Prefer",
+                "odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"",
+            )],
+        )
+        .await
+        .json();
+    for row in v["value"].as_array().unwrap() {
+        let owner = users
+            .iter()
+            .find(|u| row["_ownerid_value"] == u.id.to_string())
+            .unwrap();
+        assert_eq!(
+            row["_ownerid_value@OData.Community.Display.V1.FormattedValue"],
+            owner.name.as_str()
+        );
+        let label = if row["statecode"] == 0 {
+            "Active"
+        } else {
+            "Inactive"
+        };
+        assert_eq!(
+            row["statecode@OData.Community.Display.V1.FormattedValue"],
+            label
+        );
+        assert!(
+            row.get("_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
+                .is_none()
+        );
+    }
 }
 
 #[tokio::test]
