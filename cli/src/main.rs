@@ -13,7 +13,11 @@ use mooring_core::remote::{Remote, RemoteConfig, StaticToken};
 use mooring_core::{AppManifest, Profile, Secret, Store, Summary, SyncEngine};
 
 #[derive(Parser)]
-#[command(name = "mooring", version, about = "Offline-first mirror of a Dataverse environment")]
+#[command(
+    name = "mooring",
+    version,
+    about = "Offline-first mirror of a Dataverse environment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,11 +60,16 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOORING_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("MOORING_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -92,13 +101,15 @@ fn main() -> ExitCode {
 
 async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     let started = std::time::Instant::now();
-    let text = std::fs::read_to_string(&args.profile)
-        .map_err(|e| mooring_core::Error::Profile(format!("cannot read {}: {e}", args.profile.display())))?;
+    let text = std::fs::read_to_string(&args.profile).map_err(|e| {
+        mooring_core::Error::Profile(format!("cannot read {}: {e}", args.profile.display()))
+    })?;
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.page_size = args.page_size;
     cfg.max_retries = args.retries;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
-    let is_manifest = serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("screens").is_some());
+    let is_manifest =
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("screens").is_some());
     let profile = if is_manifest {
         let manifest = AppManifest::from_json(&text)?;
         mooring_core::profile_from_manifest(&remote, &manifest).await?

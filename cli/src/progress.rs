@@ -41,11 +41,21 @@ impl View {
             let style = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
-            let rows = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("rows"));
+            let rows = multi.add(
+                ProgressBar::new(0)
+                    .with_style(style.clone())
+                    .with_prefix("rows"),
+            );
             let tables = multi.add(ProgressBar::new(0).with_style(style).with_prefix("tables"));
             (multi, rows, tables)
         });
-        View { inner: Arc::new(Mutex::new(Inner { bars, last_line: None, last_table: None })) }
+        View {
+            inner: Arc::new(Mutex::new(Inner {
+                bars,
+                last_line: None,
+                last_table: None,
+            })),
+        }
     }
 
     pub fn callback(&self) -> ProgressFn {
@@ -68,7 +78,9 @@ impl View {
                 return;
             }
             let table_changed = p.table.is_some() && p.table != v.last_table;
-            let due = v.last_line.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+            let due = v
+                .last_line
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
             if table_changed || due || p.finished {
                 eprintln!(
                     "{} {} tables {}/{} rows {}/{} ({:.0}%) {:.0} rows/s eta {}",

@@ -14,7 +14,13 @@ use mooring_devserver::{Admin, Config};
 const ROWS: usize = 100_000;
 const PAGE: u64 = 2_000;
 const TOKEN: &str = "kill-token";
-const COLUMNS: [&str; 5] = ["name", "accountnumber", "telephone1", "revenue", "modifiedon"];
+const COLUMNS: [&str; 5] = [
+    "name",
+    "accountnumber",
+    "telephone1",
+    "revenue",
+    "modifiedon",
+];
 
 fn norm(v: &serde_json::Value) -> String {
     match v {
@@ -32,14 +38,23 @@ fn server_rows(admin: &Admin) -> BTreeMap<String, Vec<String>> {
         .into_iter()
         .map(|r| {
             let id = r["accountid"].as_str().expect("key").to_lowercase();
-            (id, COLUMNS.iter().map(|c| norm(r.get(*c).unwrap_or(&serde_json::Value::Null))).collect())
+            (
+                id,
+                COLUMNS
+                    .iter()
+                    .map(|c| norm(r.get(*c).unwrap_or(&serde_json::Value::Null)))
+                    .collect(),
+            )
         })
         .collect()
 }
 
 fn mirror_rows(db: &Path) -> BTreeMap<String, Vec<String>> {
     let c = rusqlite::Connection::open(db).expect("mirror opens");
-    let sql = format!("SELECT accountid, {} FROM accounts", COLUMNS.map(|c| format!("\"{c}\"")).join(", "));
+    let sql = format!(
+        "SELECT accountid, {} FROM accounts",
+        COLUMNS.map(|c| format!("\"{c}\"")).join(", ")
+    );
     let mut stmt = c.prepare(&sql).expect("mirror query");
     let rows = stmt
         .query_map([], |r| {
@@ -62,21 +77,32 @@ fn mirror_rows(db: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// Rows the mirror holds now (0 if the killed run never created it).
 fn held(db: &Path) -> u64 {
-    let Ok(c) = rusqlite::Connection::open(db) else { return 0 };
-    c.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).unwrap_or(0)
+    let Ok(c) = rusqlite::Connection::open(db) else {
+        return 0;
+    };
+    c.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .unwrap_or(0)
 }
 
 fn command(root: &str, profile: &Path, db: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mooring"));
-    cmd.args(["sync", "--server", root, "--page-size", &PAGE.to_string(), "--plain"])
-        .arg("--profile")
-        .arg(profile)
-        .arg("--db")
-        .arg(db)
-        .env("MOORING_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "sync",
+        "--server",
+        root,
+        "--page-size",
+        &PAGE.to_string(),
+        "--plain",
+    ])
+    .arg("--profile")
+    .arg(profile)
+    .arg("--db")
+    .arg(db)
+    .env("MOORING_TOKEN", TOKEN)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
     cmd
 }
 
@@ -90,21 +116,35 @@ fn downloaded(stdout: &[u8]) -> u64 {
 }
 
 fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mooring-kill-{}-{}", std::process::id(), fastrand::u64(..)));
+    let d = std::env::temp_dir().join(format!(
+        "mooring-kill-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_then_rerun_converges() {
-    let trials: usize = std::env::var("MOORING_KILL_TRIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let seed: u64 = std::env::var("MOORING_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    let trials: usize = std::env::var("MOORING_KILL_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("MOORING_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
     eprintln!("kill test: {trials} trials, MOORING_KILL_SEED={seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
 
-    let server = mooring_devserver::start(Config { seed_rows: ROWS, token: TOKEN.into(), ..Config::default() })
-        .await
-        .expect("emulator");
+    let server = mooring_devserver::start(Config {
+        seed_rows: ROWS,
+        token: TOKEN.into(),
+        ..Config::default()
+    })
+    .await
+    .expect("emulator");
     let admin = server.admin();
     let root = server.root_url();
     let want = server_rows(&admin);
@@ -113,7 +153,10 @@ async fn sigkill_at_random_points_then_rerun_converges() {
     let profile = dir.join("profile.json");
     std::fs::write(
         &profile,
-        format!(r#"{{"tables":[{{"name":"accounts","columns":{},"rows":"all"}}]}}"#, serde_json::json!(COLUMNS)),
+        format!(
+            r#"{{"tables":[{{"name":"accounts","columns":{},"rows":"all"}}]}}"#,
+            serde_json::json!(COLUMNS)
+        ),
     )
     .expect("profile");
 
@@ -121,7 +164,11 @@ async fn sigkill_at_random_points_then_rerun_converges() {
     let db = dir.join("calibrate.db");
     let t0 = Instant::now();
     let out = command(&root, &profile, &db).output().await.expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let full = t0.elapsed();
     assert_eq!(mirror_rows(&db), want, "uninterrupted run");
     eprintln!("uninterrupted run: {full:?}");
@@ -144,23 +191,37 @@ async fn sigkill_at_random_points_then_rerun_converges() {
         let before = held(&db);
         admin.reset_stats();
         let out = command(&root, &profile, &db).output().await.expect("rerun");
-        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "trial {trial}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let served = admin.stats().rows_served;
         let missing = ROWS as u64 - before;
         assert!(
             served <= missing + PAGE,
             "trial {trial}: the rerun downloaded {served} rows but only {missing} were missing (page {PAGE})"
         );
-        assert_eq!(downloaded(&out.stdout), served, "trial {trial}: the summary counts what was downloaded");
+        assert_eq!(
+            downloaded(&out.stdout),
+            served,
+            "trial {trial}: the summary counts what was downloaded"
+        );
         let have = mirror_rows(&db);
         if have != want {
             let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
             let missing = want.keys().filter(|k| !have.contains_key(*k)).count();
-            panic!("trial {trial} (seed {seed}): mirror differs: {} rows, {missing} missing, {extra} extra", have.len());
+            panic!(
+                "trial {trial} (seed {seed}): mirror differs: {} rows, {missing} missing, {extra} extra",
+                have.len()
+            );
         }
         let _ = std::fs::remove_file(&db);
     }
     eprintln!("{interrupted} kills over {trials} trials");
-    assert!(interrupted * 2 >= trials, "most trials must really be interrupted ({interrupted}/{trials})");
+    assert!(
+        interrupted * 2 >= trials,
+        "most trials must really be interrupted ({interrupted}/{trials})"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,11 @@ use std::process::Output;
 use mooring_devserver::Config;
 
 fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mooring-cli-test-{}-{}", std::process::id(), fastrand::u64(..)));
+    let d = std::env::temp_dir().join(format!(
+        "mooring-cli-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -40,18 +44,32 @@ fn summary(stdout: &str) -> [u64; 4] {
     assert_eq!(parts.len(), 6, "{line}");
     assert_eq!(parts[0], "synced");
     let mut out = [0u64; 4];
-    for (i, name) in ["tables", "rows", "downloaded_rows", "deleted_rows"].iter().enumerate() {
-        let v = parts[i + 1].strip_prefix(&format!("{name}=")).unwrap_or_else(|| panic!("{line}"));
+    for (i, name) in ["tables", "rows", "downloaded_rows", "deleted_rows"]
+        .iter()
+        .enumerate()
+    {
+        let v = parts[i + 1]
+            .strip_prefix(&format!("{name}="))
+            .unwrap_or_else(|| panic!("{line}"));
         out[i] = v.parse().unwrap();
     }
     let secs = parts[5].strip_prefix("secs=").unwrap();
-    assert!(secs.parse::<f64>().is_ok() && secs.split('.').nth(1).is_some_and(|d| d.len() == 1), "{line}");
+    assert!(
+        secs.parse::<f64>().is_ok() && secs.split('.').nth(1).is_some_and(|d| d.len() == 1),
+        "{line}"
+    );
     out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_prints_the_summary_and_resyncs_by_delta() {
-    let server = mooring_devserver::start(Config { seed_rows: 500, token: "t0k".into(), ..Config::default() }).await.unwrap();
+    let server = mooring_devserver::start(Config {
+        seed_rows: 500,
+        token: "t0k".into(),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
     let dir = temp_dir();
     let profile = dir.join("profile.json");
     std::fs::write(
@@ -71,23 +89,46 @@ async fn sync_prints_the_summary_and_resyncs_by_delta() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(summary(&stdout), [4, 2000, 2000, 0]);
-    assert!(stderr.contains("initial") && stderr.contains("rows 2000/2000 (100%)"), "plain progress lines: {stderr}");
+    assert!(
+        stderr.contains("initial") && stderr.contains("rows 2000/2000 (100%)"),
+        "plain progress lines: {stderr}"
+    );
 
     let me = server.admin().users()[0].id;
-    let id = server.admin().rows("accounts").unwrap()[0]["accountid"].as_str().unwrap().parse().unwrap();
+    let id = server.admin().rows("accounts").unwrap()[0]["accountid"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     server.admin().delete_row("accounts", id).unwrap();
-    server.admin().create_row("tasks", me, serde_json::json!({"subject": "call back"})).unwrap();
+    server
+        .admin()
+        .create_row("tasks", me, serde_json::json!({"subject": "call back"}))
+        .unwrap();
     let out = run(&args, "t0k").await;
     assert!(out.status.success());
-    assert_eq!(summary(&String::from_utf8_lossy(&out.stdout)), [4, 2000, 1, 1]);
+    assert_eq!(
+        summary(&String::from_utf8_lossy(&out.stdout)),
+        [4, 2000, 1, 1]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_exit_non_zero_with_the_reason() {
-    let server = mooring_devserver::start(Config { seed_rows: 10, token: "good".into(), ..Config::default() }).await.unwrap();
+    let server = mooring_devserver::start(Config {
+        seed_rows: 10,
+        token: "good".into(),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
     let dir = temp_dir();
     let profile = dir.join("p.json");
-    std::fs::write(&profile, r#"{"tables":[{"name":"accounts","columns":["name","no_such_column"]}]}"#).unwrap();
+    std::fs::write(
+        &profile,
+        r#"{"tables":[{"name":"accounts","columns":["name","no_such_column"]}]}"#,
+    )
+    .unwrap();
     let db = dir.join("m.db");
     let root = server.root_url();
     let args = sync_args(&root, &profile, &db);
@@ -96,24 +137,54 @@ async fn failures_exit_non_zero_with_the_reason() {
     let out = run(&args, "good").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("error:") && stderr.contains("no_such_column"), "{stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("no_such_column"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 
-    std::fs::write(&profile, r#"{"tables":[{"name":"accounts","columns":["name"]}]}"#).unwrap();
+    std::fs::write(
+        &profile,
+        r#"{"tables":[{"name":"accounts","columns":["name"]}]}"#,
+    )
+    .unwrap();
     let out = run(&args, "secret-bad-token").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("authentication"), "{stderr}");
-    assert!(!stderr.contains("secret-bad-token"), "the token never reaches output");
+    assert!(
+        !stderr.contains("secret-bad-token"),
+        "the token never reaches output"
+    );
 
-    let out = run(&["sync", "--server", "http://127.0.0.1:1", "--profile", &profile.display().to_string(), "--db", &db.display().to_string(), "--retries", "1"], "good").await;
+    let out = run(
+        &[
+            "sync",
+            "--server",
+            "http://127.0.0.1:1",
+            "--profile",
+            &profile.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+            "--retries",
+            "1",
+        ],
+        "good",
+    )
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("network"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_manifest_works_as_the_profile() {
-    let server = mooring_devserver::start(Config { seed_rows: 40, token: "t".into(), ..Config::default() }).await.unwrap();
+    let server = mooring_devserver::start(Config {
+        seed_rows: 40,
+        token: "t".into(),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
     let dir = temp_dir();
     let manifest = dir.join("app.json");
     std::fs::write(
@@ -126,8 +197,15 @@ async fn an_app_manifest_works_as_the_profile() {
     let args = sync_args(&root, &manifest, &db);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, "t").await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let [tables, rows, ..] = summary(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(tables, 2, "contacts plus the accounts their lookup points at");
+    assert_eq!(
+        tables, 2,
+        "contacts plus the accounts their lookup points at"
+    );
     assert!(rows > 40 && rows <= 80, "{rows}");
 }

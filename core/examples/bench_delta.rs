@@ -14,17 +14,27 @@ use mooring_core::{Profile, Progress, Query, Secret, Store, SyncEngine};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        return Err("usage: bench_delta URL TOKEN PROFILE.json MIRROR.db [CHANGES] [REPEATS]".into());
+        return Err(
+            "usage: bench_delta URL TOKEN PROFILE.json MIRROR.db [CHANGES] [REPEATS]".into(),
+        );
     }
     let changes: u32 = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(100);
     let repeats: usize = args.get(6).map(|s| s.parse()).transpose()?.unwrap_or(5);
     let token = args[2].clone();
-    let remote = Remote::new(RemoteConfig::new(args[1].clone()), Arc::new(StaticToken(Secret::new(token.clone()))))?;
+    let remote = Remote::new(
+        RemoteConfig::new(args[1].clone()),
+        Arc::new(StaticToken(Secret::new(token.clone()))),
+    )?;
     let base = remote.base_url().to_string();
     let profile = Profile::from_json(&std::fs::read_to_string(&args[3])?)?;
     let store = Store::open(&args[4])?;
     let (engine, _) = SyncEngine::prepare(remote, store.clone(), &profile).await?;
-    let table = engine.profile().tables.first().ok_or("empty profile")?.clone();
+    let table = engine
+        .profile()
+        .tables
+        .first()
+        .ok_or("empty profile")?
+        .clone();
     let quiet: mooring_core::ProgressFn = Arc::new(|_: &Progress| {});
     engine.sync(quiet.clone()).await?; // start from a current mirror
     let mirror_rows = store.count(&table.name)?;
@@ -52,7 +62,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let s = engine.delta(quiet.clone()).await?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         if s.downloaded_rows != changes as u64 {
-            return Err(format!("expected {changes} changed rows, got {}", s.downloaded_rows).into());
+            return Err(
+                format!("expected {changes} changed rows, got {}", s.downloaded_rows).into(),
+            );
         }
         times.push(ms);
     }

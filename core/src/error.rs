@@ -27,7 +27,11 @@ pub enum Error {
 
     /// The server said no with an HTTP status that retrying will not fix.
     #[error("HTTP {status} from {what}{}", odata_suffix(.odata))]
-    Http { status: u16, what: String, odata: Option<ODataError> },
+    Http {
+        status: u16,
+        what: String,
+        odata: Option<ODataError>,
+    },
 
     /// The token was refused even after asking the host for a fresh one.
     #[error("authentication failed: the server refused the token ({0})")]
@@ -38,8 +42,13 @@ pub enum Error {
     TokenProvider(String),
 
     /// Still throttled (429) after the allowed retries.
-    #[error("throttled by the server (429) after {attempts} attempts; last Retry-After {retry_after:?}")]
-    Throttled { attempts: u32, retry_after: Option<Duration> },
+    #[error(
+        "throttled by the server (429) after {attempts} attempts; last Retry-After {retry_after:?}"
+    )]
+    Throttled {
+        attempts: u32,
+        retry_after: Option<Duration>,
+    },
 
     /// Could not reach the server, the connection dropped or timed out, after
     /// the allowed retries.
@@ -92,7 +101,8 @@ impl Error {
     /// The server says the delta token expired (0x80044352). The engine
     /// re-baselines the table itself; this is for callers of `Remote`.
     pub fn is_expired_delta_token(&self) -> bool {
-        self.odata_code().is_some_and(|c| c.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
+        self.odata_code()
+            .is_some_and(|c| c.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
     }
 
     pub fn odata_code(&self) -> Option<&str> {
@@ -103,7 +113,10 @@ impl Error {
     }
 
     pub(crate) fn protocol(what: impl Into<String>, detail: impl Into<String>) -> Self {
-        Error::Protocol { what: what.into(), detail: detail.into() }
+        Error::Protocol {
+            what: what.into(),
+            detail: detail.into(),
+        }
     }
 }
 

@@ -39,7 +39,9 @@ impl From<Value> for serde_json::Value {
         match v {
             Value::Null => serde_json::Value::Null,
             Value::Integer(i) => i.into(),
-            Value::Real(r) => serde_json::Number::from_f64(r).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+            Value::Real(r) => serde_json::Number::from_f64(r)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
             Value::Text(s) => s.into(),
         }
     }

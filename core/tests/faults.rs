@@ -25,8 +25,22 @@ fn after_first_page(fault: impl Fn() + Send + Sync + 'static) -> ProgressFn {
 }
 
 async fn check(env: &Env, engine: &mooring_core::SyncEngine) {
-    assert_mirror(engine.store(), &env.admin, "accounts", "accountid", &["name", "telephone1", "revenue"], all);
-    assert_mirror(engine.store(), &env.admin, "contacts", "contactid", &["lastname", "parentcustomerid"], all);
+    assert_mirror(
+        engine.store(),
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "telephone1", "revenue"],
+        all,
+    );
+    assert_mirror(
+        engine.store(),
+        &env.admin,
+        "contacts",
+        "contactid",
+        &["lastname", "parentcustomerid"],
+        all,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +48,10 @@ async fn server_errors_mid_sync_are_retried() {
     let env = env(200).await;
     let engine = env.engine(PROFILE, 30).await;
     let admin = env.admin.clone();
-    let s = engine.sync(after_first_page(move || admin.fail_next(3, 500))).await.expect("sync despite 500s");
+    let s = engine
+        .sync(after_first_page(move || admin.fail_next(3, 500)))
+        .await
+        .expect("sync despite 500s");
     check(&env, &engine).await;
     assert_eq!(s.downloaded_rows, 400);
 }
@@ -45,9 +62,15 @@ async fn throttling_mid_sync_waits_and_continues() {
     let engine = env.engine(PROFILE, 30).await;
     let admin = env.admin.clone();
     let started = std::time::Instant::now();
-    engine.sync(after_first_page(move || admin.fail_next(2, 429))).await.expect("sync despite 429s");
+    engine
+        .sync(after_first_page(move || admin.fail_next(2, 429)))
+        .await
+        .expect("sync despite 429s");
     check(&env, &engine).await;
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "Retry-After was honoured");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "Retry-After was honoured"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +78,10 @@ async fn truncated_pages_are_fetched_again() {
     let env = env(150).await;
     let engine = env.engine(PROFILE, 40).await;
     let admin = env.admin.clone();
-    let s = engine.sync(after_first_page(move || admin.truncate_next_page_after(7))).await.expect("sync despite a cut page");
+    let s = engine
+        .sync(after_first_page(move || admin.truncate_next_page_after(7)))
+        .await
+        .expect("sync despite a cut page");
     check(&env, &engine).await;
     assert_eq!(s.downloaded_rows, 300);
 }
@@ -98,19 +124,41 @@ async fn a_refused_token_is_refreshed_once_then_reported() {
     let env = env(30).await;
     let profile = mooring_core::Profile::from_json(PROFILE).unwrap();
     let store = mooring_core::Store::open(env.db()).unwrap();
-    let good = Arc::new(Rotating { calls: 0.into(), refreshes: 0.into(), good_after_refresh: true });
-    let (engine, _) = mooring_core::SyncEngine::prepare(env.remote_with(50, good.clone()), store.clone(), &profile)
-        .await
-        .expect("a fresh token works");
+    let good = Arc::new(Rotating {
+        calls: 0.into(),
+        refreshes: 0.into(),
+        good_after_refresh: true,
+    });
+    let (engine, _) = mooring_core::SyncEngine::prepare(
+        env.remote_with(50, good.clone()),
+        store.clone(),
+        &profile,
+    )
+    .await
+    .expect("a fresh token works");
     engine.sync(quiet()).await.expect("sync with refreshes");
     assert!(good.refreshes.load(Ordering::SeqCst) >= 1);
 
-    let bad = Arc::new(Rotating { calls: 0.into(), refreshes: 0.into(), good_after_refresh: false });
-    let e = match mooring_core::SyncEngine::prepare(env.remote_with(50, bad.clone()), store, &profile).await {
-        Err(e) => e,
-        Ok(_) => panic!("a bad token must fail"),
-    };
+    let bad = Arc::new(Rotating {
+        calls: 0.into(),
+        refreshes: 0.into(),
+        good_after_refresh: false,
+    });
+    let e =
+        match mooring_core::SyncEngine::prepare(env.remote_with(50, bad.clone()), store, &profile)
+            .await
+        {
+            Err(e) => e,
+            Ok(_) => panic!("a bad token must fail"),
+        };
     assert!(matches!(e, Error::Auth(_)), "{e:?}");
-    assert_eq!(bad.refreshes.load(Ordering::SeqCst), 1, "exactly one refresh");
-    assert!(!format!("{e} {e:?}").contains("stale-token"), "no token in errors");
+    assert_eq!(
+        bad.refreshes.load(Ordering::SeqCst),
+        1,
+        "exactly one refresh"
+    );
+    assert!(
+        !format!("{e} {e:?}").contains("stale-token"),
+        "no token in errors"
+    );
 }

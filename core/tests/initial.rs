@@ -23,13 +23,55 @@ async fn initial_sync_of_every_table_with_all_rows() {
     let (progress, seen) = recorder();
     let summary = engine.sync(progress).await.expect("sync");
     let store = engine.store();
-    let n = assert_mirror(store, &env.admin, "accounts", "accountid",
-        &["name", "accountnumber", "telephone1", "address1_city", "revenue", "numberofemployees", "statecode", "createdon", "modifiedon"], all)
-        + assert_mirror(store, &env.admin, "contacts", "contactid", &["firstname", "lastname", "emailaddress1", "parentcustomerid"], all)
-        + assert_mirror(store, &env.admin, "opportunities", "opportunityid", &["name", "estimatedvalue", "parentaccountid"], all)
-        + assert_mirror(store, &env.admin, "tasks", "activityid", &["subject", "scheduledend", "regardingobjectid"], all);
+    let n = assert_mirror(
+        store,
+        &env.admin,
+        "accounts",
+        "accountid",
+        &[
+            "name",
+            "accountnumber",
+            "telephone1",
+            "address1_city",
+            "revenue",
+            "numberofemployees",
+            "statecode",
+            "createdon",
+            "modifiedon",
+        ],
+        all,
+    ) + assert_mirror(
+        store,
+        &env.admin,
+        "contacts",
+        "contactid",
+        &["firstname", "lastname", "emailaddress1", "parentcustomerid"],
+        all,
+    ) + assert_mirror(
+        store,
+        &env.admin,
+        "opportunities",
+        "opportunityid",
+        &["name", "estimatedvalue", "parentaccountid"],
+        all,
+    ) + assert_mirror(
+        store,
+        &env.admin,
+        "tasks",
+        "activityid",
+        &["subject", "scheduledend", "regardingobjectid"],
+        all,
+    );
     assert_eq!(n, 1000);
-    assert_eq!((summary.tables, summary.rows, summary.downloaded_rows, summary.deleted_rows), (4, 1000, 1000, 0));
+    assert_eq!(
+        (
+            summary.tables,
+            summary.rows,
+            summary.downloaded_rows,
+            summary.deleted_rows
+        ),
+        (4, 1000, 1000, 0)
+    );
     // Lookup columns are indexed once their baseline is complete.
     let db = rusqlite::Connection::open(env.db()).unwrap();
     let indexed: Vec<String> = db
@@ -40,10 +82,18 @@ async fn initial_sync_of_every_table_with_all_rows() {
         .map(|r| r.unwrap())
         .collect();
     assert_eq!(indexed.len(), 3, "{indexed:?}");
-    assert!(indexed.iter().any(|i| i.starts_with("contacts.") && i.contains("\"parentcustomerid\"")), "{indexed:?}");
+    assert!(
+        indexed
+            .iter()
+            .any(|i| i.starts_with("contacts.") && i.contains("\"parentcustomerid\"")),
+        "{indexed:?}"
+    );
     let due = engine.due_tables(i64::MAX / 2).await.unwrap();
     assert_eq!(due.len(), 4);
-    assert!(engine.due_tables(0).await.unwrap().is_empty(), "all just synced");
+    assert!(
+        engine.due_tables(0).await.unwrap().is_empty(),
+        "all just synced"
+    );
     for t in ["accounts", "contacts", "opportunities", "tasks"] {
         let s = store.table_state(t).unwrap().unwrap();
         assert_eq!(s.phase, Phase::Ready);
@@ -53,7 +103,10 @@ async fn initial_sync_of_every_table_with_all_rows() {
 
     // Progress: totals known up front, never backwards, 100% only at the end.
     let seen = seen.lock().unwrap();
-    let initial: Vec<_> = seen.iter().filter(|p| p.phase == mooring_core::SyncPhase::Initial).collect();
+    let initial: Vec<_> = seen
+        .iter()
+        .filter(|p| p.phase == mooring_core::SyncPhase::Initial)
+        .collect();
     assert_eq!(initial[0].rows_total, 1000, "totals before the first page");
     assert_eq!(initial[0].tables_total, 4);
     let mut last = 0.0;
@@ -65,16 +118,31 @@ async fn initial_sync_of_every_table_with_all_rows() {
     }
     let end = initial.last().unwrap();
     assert!(end.finished && end.rows_done == 1000 && end.tables_done == 4 && end.bytes > 0);
-    assert!(initial.len() > 25, "an event per page, not just start and end");
+    assert!(
+        initial.len() > 25,
+        "an event per page, not just start and end"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owned_rows_only() {
     let env = env(200).await;
     let me = env.user_id(0);
-    let engine = env.engine(r#"{"tables":[{"name":"accounts","columns":["name","ownerid"],"rows":"owned"}]}"#, 30).await;
+    let engine = env
+        .engine(
+            r#"{"tables":[{"name":"accounts","columns":["name","ownerid"],"rows":"owned"}]}"#,
+            30,
+        )
+        .await;
     let summary = engine.sync(quiet()).await.expect("sync");
-    let n = assert_mirror(engine.store(), &env.admin, "accounts", "accountid", &["name", "ownerid"], owner_is(me));
+    let n = assert_mirror(
+        engine.store(),
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "ownerid"],
+        owner_is(me),
+    );
     assert!(n > 0 && n < 200, "some but not all rows are mine: {n}");
     assert_eq!(summary.rows, n as u64);
 }
@@ -82,7 +150,14 @@ async fn owned_rows_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_filter_ored_with_related_rows() {
     let env = env(150).await;
-    let avery = env.admin.users().iter().find(|u| u.name == "Avery Quinn").expect("seeded user").id.to_string();
+    let avery = env
+        .admin
+        .users()
+        .iter()
+        .find(|u| u.name == "Avery Quinn")
+        .expect("seeded user")
+        .id
+        .to_string();
     // Tasks (all) point at contacts; contacts keep Avery's rows plus the
     // ones tasks point at. Accounts are reached only through contacts.
     let profile = format!(
@@ -94,25 +169,53 @@ async fn custom_filter_ored_with_related_rows() {
     let engine = env.engine(&profile, 25).await;
     engine.sync(quiet()).await.expect("sync");
     let store = engine.store();
-    assert_mirror(store, &env.admin, "tasks", "activityid", &["subject", "regardingobjectid"], all);
+    assert_mirror(
+        store,
+        &env.admin,
+        "tasks",
+        "activityid",
+        &["subject", "regardingobjectid"],
+        all,
+    );
     let referenced: std::collections::HashSet<String> = env
         .admin
         .rows("tasks")
         .unwrap()
         .iter()
-        .filter_map(|r| r.get("_regardingobjectid_value").and_then(|v| v.as_str()).map(str::to_lowercase))
+        .filter_map(|r| {
+            r.get("_regardingobjectid_value")
+                .and_then(|v| v.as_str())
+                .map(str::to_lowercase)
+        })
         .collect();
     let avery2 = avery.clone();
-    let contacts = assert_mirror(store, &env.admin, "contacts", "contactid", &["lastname", "parentcustomerid", "ownerid"], move |r| {
-        owner_is(avery2.clone())(r) || referenced.contains(&r["contactid"].as_str().unwrap().to_lowercase())
-    });
+    let contacts = assert_mirror(
+        store,
+        &env.admin,
+        "contacts",
+        "contactid",
+        &["lastname", "parentcustomerid", "ownerid"],
+        move |r| {
+            owner_is(avery2.clone())(r)
+                || referenced.contains(&r["contactid"].as_str().unwrap().to_lowercase())
+        },
+    );
     assert!(contacts > 0 && contacts < 150, "{contacts}");
-    let held = store.query(&mooring_core::Query::table("contacts")).unwrap();
-    let accounts_wanted: std::collections::HashSet<String> =
-        held.iter().filter_map(|r| r["parentcustomerid"].as_str().map(str::to_lowercase)).collect();
-    let accounts = assert_mirror(store, &env.admin, "accounts", "accountid", &["name"], move |r| {
-        accounts_wanted.contains(&r["accountid"].as_str().unwrap().to_lowercase())
-    });
+    let held = store
+        .query(&mooring_core::Query::table("contacts"))
+        .unwrap();
+    let accounts_wanted: std::collections::HashSet<String> = held
+        .iter()
+        .filter_map(|r| r["parentcustomerid"].as_str().map(str::to_lowercase))
+        .collect();
+    let accounts = assert_mirror(
+        store,
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name"],
+        move |r| accounts_wanted.contains(&r["accountid"].as_str().unwrap().to_lowercase()),
+    );
     assert!(accounts > 0 && accounts < 150, "{accounts}");
 }
 
@@ -121,10 +224,22 @@ async fn profile_is_validated_before_any_download() {
     let env = env(50).await;
     let store = Store::open(env.db()).unwrap();
     for (profile, needle) in [
-        (r#"{"tables":[{"name":"acounts","columns":["name"]}]}"#, "table acounts"),
-        (r#"{"tables":[{"name":"accounts","columns":["nmae"]}]}"#, "column nmae"),
-        (r#"{"tables":[{"name":"accounts","rows":{"filter":"statecode eq"}}]}"#, "statecode eq"),
-        (r#"{"tables":[{"name":"accounts","rows":{"filter":"bogus eq 1"}}]}"#, "column bogus"),
+        (
+            r#"{"tables":[{"name":"acounts","columns":["name"]}]}"#,
+            "table acounts",
+        ),
+        (
+            r#"{"tables":[{"name":"accounts","columns":["nmae"]}]}"#,
+            "column nmae",
+        ),
+        (
+            r#"{"tables":[{"name":"accounts","rows":{"filter":"statecode eq"}}]}"#,
+            "statecode eq",
+        ),
+        (
+            r#"{"tables":[{"name":"accounts","rows":{"filter":"bogus eq 1"}}]}"#,
+            "column bogus",
+        ),
     ] {
         let err = match Profile::from_json(profile) {
             Err(e) => e,
@@ -134,7 +249,10 @@ async fn profile_is_validated_before_any_download() {
             },
         };
         assert!(matches!(err, Error::Profile(_)), "{err:?}");
-        assert!(err.to_string().contains(needle), "{err} should name {needle}");
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should name {needle}"
+        );
     }
     assert_eq!(env.admin.stats().rows_served, 0, "nothing downloaded");
 }
@@ -142,18 +260,23 @@ async fn profile_is_validated_before_any_download() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_initial_sync_resumes_where_it_stopped() {
     let env = env(600).await;
-    let profile = r#"{"tables":[{"name":"accounts","columns":["name","telephone1"],"rows":"all"}]}"#;
+    let profile =
+        r#"{"tables":[{"name":"accounts","columns":["name","telephone1"],"rows":"all"}]}"#;
     {
         let engine = env.engine(profile, 50).await;
         // The server goes away after a few pages; retries give up.
         let admin = env.admin.clone();
         let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let progress: mooring_core::ProgressFn = std::sync::Arc::new(move |p: &mooring_core::Progress| {
-            if p.rows_done >= 200 && !cut.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                admin.set_refusing_connections(true);
-            }
-        });
-        let err = engine.initial(progress).await.expect_err("the server went away");
+        let progress: mooring_core::ProgressFn =
+            std::sync::Arc::new(move |p: &mooring_core::Progress| {
+                if p.rows_done >= 200 && !cut.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    admin.set_refusing_connections(true);
+                }
+            });
+        let err = engine
+            .initial(progress)
+            .await
+            .expect_err("the server went away");
         assert!(err.is_network(), "{err:?}");
     }
     env.admin.set_refusing_connections(false);
@@ -165,9 +288,19 @@ async fn an_interrupted_initial_sync_resumes_where_it_stopped() {
     env.admin.reset_stats();
     let engine = env.engine(profile, 50).await;
     let summary = engine.initial(quiet()).await.expect("resume");
-    assert_mirror(engine.store(), &env.admin, "accounts", "accountid", &["name", "telephone1"], all);
+    assert_mirror(
+        engine.store(),
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "telephone1"],
+        all,
+    );
     let served = env.admin.stats().rows_served;
     let missing = 600 - held_before;
-    assert!(served <= missing + 50, "resume downloaded {served} rows for {missing} missing");
+    assert!(
+        served <= missing + 50,
+        "resume downloaded {served} rows for {missing} missing"
+    );
     assert_eq!(summary.downloaded_rows, served);
 }

@@ -21,26 +21,60 @@ async fn typed_queries_and_get() {
     let store = engine.store();
     let server = env.admin.rows("accounts").unwrap();
 
-    let big: Vec<_> = server.iter().filter(|r| r["numberofemployees"].as_i64().unwrap_or(0) >= 100 && r["statecode"] == 0).collect();
+    let big: Vec<_> = server
+        .iter()
+        .filter(|r| r["numberofemployees"].as_i64().unwrap_or(0) >= 100 && r["statecode"] == 0)
+        .collect();
     let q = Query::table("accounts")
-        .filter(Filter::And(vec![Filter::Ge("numberofemployees".into(), Value::Integer(100)), Filter::Eq("statecode".into(), 0i64.into())]))
+        .filter(Filter::And(vec![
+            Filter::Ge("numberofemployees".into(), Value::Integer(100)),
+            Filter::Eq("statecode".into(), 0i64.into()),
+        ]))
         .sort(Sort::desc("numberofemployees"));
     let rows = store.query(&q).unwrap();
     assert_eq!(rows.len(), big.len());
-    assert!(rows.windows(2).all(|w| w[0]["numberofemployees"].as_i64() >= w[1]["numberofemployees"].as_i64()));
-    assert_eq!(store.query(&q.clone().limit(3).offset(1)).unwrap(), rows[1..4.min(rows.len())].to_vec());
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0]["numberofemployees"].as_i64() >= w[1]["numberofemployees"].as_i64())
+    );
+    assert_eq!(
+        store.query(&q.clone().limit(3).offset(1)).unwrap(),
+        rows[1..4.min(rows.len())].to_vec()
+    );
 
     let first = &server[0];
     let id = first["accountid"].as_str().unwrap();
-    let got = store.get("accounts", &id.to_uppercase()).unwrap().expect("by id, any case");
+    let got = store
+        .get("accounts", &id.to_uppercase())
+        .unwrap()
+        .expect("by id, any case");
     assert_eq!(got["name"], first["name"]);
     let prefix: String = first["name"].as_str().unwrap().chars().take(3).collect();
-    let hits = store.query(&Query::table("accounts").filter(Filter::StartsWith("name".into(), prefix.clone()))).unwrap();
-    assert!(hits.iter().any(|r| r["accountid"] == id) && hits.iter().all(|r| r["name"].as_str().unwrap().to_lowercase().starts_with(&prefix.to_lowercase())));
+    let hits = store
+        .query(&Query::table("accounts").filter(Filter::StartsWith("name".into(), prefix.clone())))
+        .unwrap();
+    assert!(
+        hits.iter().any(|r| r["accountid"] == id)
+            && hits.iter().all(|r| r["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .starts_with(&prefix.to_lowercase()))
+    );
     // A quote in a value is data, never SQL.
-    assert!(store.query(&Query::table("accounts").filter(Filter::Eq("name".into(), "x' OR 1=1 --".into()))).unwrap().is_empty());
+    assert!(
+        store
+            .query(
+                &Query::table("accounts").filter(Filter::Eq("name".into(), "x' OR 1=1 --".into()))
+            )
+            .unwrap()
+            .is_empty()
+    );
 
-    for bad in [Query::table("nope"), Query::table("accounts").sort(Sort::asc("name; DROP TABLE accounts"))] {
+    for bad in [
+        Query::table("nope"),
+        Query::table("accounts").sort(Sort::asc("name; DROP TABLE accounts")),
+    ] {
         assert!(matches!(store.query(&bad), Err(Error::Query(_))));
     }
 }
@@ -53,20 +87,35 @@ async fn watches_fire_when_sync_changes_their_rows() {
     let store = engine.store();
     let calls: Arc<Mutex<Vec<usize>>> = Arc::default();
     let c2 = calls.clone();
-    let q = Query::table("accounts").filter(Filter::Eq("address1_city".into(), "Mooringville".into()));
-    let handle = store.watch(q, move |rows| c2.lock().unwrap().push(rows.len())).unwrap();
+    let q =
+        Query::table("accounts").filter(Filter::Eq("address1_city".into(), "Mooringville".into()));
+    let handle = store
+        .watch(q, move |rows| c2.lock().unwrap().push(rows.len()))
+        .unwrap();
     assert_eq!(*calls.lock().unwrap(), vec![0], "current rows at once");
 
     let me = env.admin.users()[0].id;
-    let id = env.admin.create_row("accounts", me, json!({"name": "Harbour", "address1_city": "Mooringville"})).unwrap();
+    let id = env
+        .admin
+        .create_row(
+            "accounts",
+            me,
+            json!({"name": "Harbour", "address1_city": "Mooringville"}),
+        )
+        .unwrap();
     engine.delta(quiet()).await.unwrap();
     wait_for(|| calls.lock().unwrap().last() == Some(&1)).await;
 
     // A change elsewhere in the table does not fire this watch.
     let rows = env.admin.rows("accounts").unwrap();
-    let other_row = rows.iter().find(|r| r["address1_city"] != "Mooringville").expect("a row elsewhere");
+    let other_row = rows
+        .iter()
+        .find(|r| r["address1_city"] != "Mooringville")
+        .expect("a row elsewhere");
     let other = other_row["accountid"].as_str().unwrap().parse().unwrap();
-    env.admin.update_row("accounts", other, me, json!({"name": "unrelated"})).unwrap();
+    env.admin
+        .update_row("accounts", other, me, json!({"name": "unrelated"}))
+        .unwrap();
     engine.delta(quiet()).await.unwrap();
     env.admin.delete_row("accounts", id).unwrap();
     engine.delta(quiet()).await.unwrap();
@@ -74,10 +123,20 @@ async fn watches_fire_when_sync_changes_their_rows() {
     assert_eq!(*calls.lock().unwrap(), vec![0, 1, 0]);
 
     drop(handle);
-    env.admin.create_row("accounts", me, json!({"name": "Quay", "address1_city": "Mooringville"})).unwrap();
+    env.admin
+        .create_row(
+            "accounts",
+            me,
+            json!({"name": "Quay", "address1_city": "Mooringville"}),
+        )
+        .unwrap();
     engine.delta(quiet()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(calls.lock().unwrap().len(), 3, "no calls after the handle is dropped");
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        3,
+        "no calls after the handle is dropped"
+    );
 }
 
 async fn wait_for(cond: impl Fn() -> bool) {
@@ -101,8 +160,14 @@ async fn readers_work_while_sync_writes() {
     let mut last = 0;
     while !sync.is_finished() {
         let s = store.clone();
-        let n = tokio::task::spawn_blocking(move || s.count("accounts")).await.unwrap().unwrap();
-        assert!(n >= last, "a reader never sees rows disappear during an initial sync");
+        let n = tokio::task::spawn_blocking(move || s.count("accounts"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n >= last,
+            "a reader never sees rows disappear during an initial sync"
+        );
         last = n;
         reads += 1;
     }

@@ -11,7 +11,11 @@ pub enum FilterExpr {
     And(Box<FilterExpr>, Box<FilterExpr>),
     Or(Box<FilterExpr>, Box<FilterExpr>),
     Not(Box<FilterExpr>),
-    Compare { left: Operand, op: &'static str, right: Operand },
+    Compare {
+        left: Operand,
+        op: &'static str,
+        right: Operand,
+    },
     /// A boolean function (`contains(name,'x')`, `Microsoft.Dynamics.CRM.Today(PropertyName='createdon')`)
     /// or a boolean column.
     Value(Operand),
@@ -21,9 +25,15 @@ pub enum FilterExpr {
 pub enum Operand {
     Property(String),
     Literal(String),
-    Call { name: String, args: Vec<Operand> },
+    Call {
+        name: String,
+        args: Vec<Operand>,
+    },
     /// `PropertyName='x'` inside a Microsoft.Dynamics.CRM function call.
-    Named { name: String, value: Box<Operand> },
+    Named {
+        name: String,
+        value: Box<Operand>,
+    },
     List(Vec<Operand>),
 }
 
@@ -57,7 +67,9 @@ impl Operand {
         match self {
             Operand::Property(p) => out.push(p.clone()),
             Operand::Literal(_) => {}
-            Operand::Call { args, .. } | Operand::List(args) => args.iter().for_each(|a| a.walk(out)),
+            Operand::Call { args, .. } | Operand::List(args) => {
+                args.iter().for_each(|a| a.walk(out))
+            }
             Operand::Named { name, value } => {
                 if name.eq_ignore_ascii_case("PropertyName") {
                     if let Operand::Literal(l) = value.as_ref() {
@@ -101,18 +113,38 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
         let c = b[i];
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'(' => { out.push(Tok::LParen); i += 1 }
-            b')' => { out.push(Tok::RParen); i += 1 }
-            b'[' => { out.push(Tok::LBracket); i += 1 }
-            b']' => { out.push(Tok::RBracket); i += 1 }
-            b',' => { out.push(Tok::Comma); i += 1 }
-            b'=' => { out.push(Tok::Equals); i += 1 }
+            b'(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            b')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            b'[' => {
+                out.push(Tok::LBracket);
+                i += 1
+            }
+            b']' => {
+                out.push(Tok::RBracket);
+                i += 1
+            }
+            b',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            b'=' => {
+                out.push(Tok::Equals);
+                i += 1
+            }
             b'\'' => {
                 let start = i;
                 i += 1;
                 loop {
                     if i >= b.len() {
-                        return Err(FilterError(format!("unterminated string starting at offset {start}")));
+                        return Err(FilterError(format!(
+                            "unterminated string starting at offset {start}"
+                        )));
                     }
                     if b[i] == b'\'' {
                         if i + 1 < b.len() && b[i + 1] == b'\'' {
@@ -128,7 +160,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
             }
             c if c.is_ascii_digit() || c == b'-' => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b':' | b'.' | b'+')) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b':' | b'.' | b'+'))
+                {
                     i += 1;
                 }
                 out.push(Tok::Bare(s[start..i].to_string()));
@@ -141,7 +175,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
                 out.push(Tok::Ident(s[start..i].to_string()));
             }
             _ => {
-                return Err(FilterError(format!("unexpected character {:?} at offset {i}", s[i..].chars().next().unwrap_or('?'))));
+                return Err(FilterError(format!(
+                    "unexpected character {:?} at offset {i}",
+                    s[i..].chars().next().unwrap_or('?')
+                )));
             }
         }
     }
@@ -165,7 +202,10 @@ pub fn parse_filter(s: &str) -> Result<FilterExpr, FilterError> {
     let mut p = Parser { toks, pos: 0 };
     let e = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(FilterError(format!("unexpected {} after a complete expression", p.describe())));
+        return Err(FilterError(format!(
+            "unexpected {} after a complete expression",
+            p.describe()
+        )));
     }
     Ok(e)
 }
@@ -198,7 +238,10 @@ impl Parser {
             self.pos += 1;
             Ok(())
         } else {
-            Err(FilterError(format!("expected {t:?}, found {}", self.describe())))
+            Err(FilterError(format!(
+                "expected {t:?}, found {}",
+                self.describe()
+            )))
         }
     }
 
@@ -239,7 +282,10 @@ impl Parser {
             }
         }
         if matches!(left, Operand::Literal(_)) {
-            return Err(FilterError(format!("expected a comparison operator (eq, ne, gt, ge, lt, le), found {}", self.describe())));
+            return Err(FilterError(format!(
+                "expected a comparison operator (eq, ne, gt, ge, lt, le), found {}",
+                self.describe()
+            )));
         }
         Ok(FilterExpr::Value(left))
     }
@@ -269,8 +315,12 @@ impl Parser {
             }
             Some(Tok::Ident(name)) => {
                 let lower = name.to_ascii_lowercase();
-                if matches!(lower.as_str(), "and" | "or" | "not") || COMPARISONS.contains(&lower.as_str()) {
-                    return Err(FilterError(format!("expected a column or a value, found the operator {name:?}")));
+                if matches!(lower.as_str(), "and" | "or" | "not")
+                    || COMPARISONS.contains(&lower.as_str())
+                {
+                    return Err(FilterError(format!(
+                        "expected a column or a value, found the operator {name:?}"
+                    )));
                 }
                 self.pos += 1;
                 if matches!(lower.as_str(), "true" | "false" | "null") {
@@ -297,15 +347,24 @@ impl Parser {
                 }
                 Ok(Operand::Property(name))
             }
-            _ => Err(FilterError(format!("expected a column or a value, found {}", self.describe()))),
+            _ => Err(FilterError(format!(
+                "expected a column or a value, found {}",
+                self.describe()
+            ))),
         }
     }
 
     fn argument(&mut self) -> Result<Operand, FilterError> {
-        if let (Some(Tok::Ident(name)), Some(Tok::Equals)) = (self.toks.get(self.pos).cloned(), self.toks.get(self.pos + 1)) {
+        if let (Some(Tok::Ident(name)), Some(Tok::Equals)) = (
+            self.toks.get(self.pos).cloned(),
+            self.toks.get(self.pos + 1),
+        ) {
             self.pos += 2;
             let value = self.operand()?;
-            return Ok(Operand::Named { name, value: Box::new(value) });
+            return Ok(Operand::Named {
+                name,
+                value: Box::new(value),
+            });
         }
         self.operand()
     }
@@ -332,13 +391,28 @@ mod tests {
 
     #[test]
     fn collects_columns() {
-        let e = parse_filter("name eq 'a' or Microsoft.Dynamics.CRM.Today(PropertyName='createdon')").unwrap();
-        assert_eq!(e.columns(), vec!["name".to_string(), "createdon".to_string()]);
+        let e =
+            parse_filter("name eq 'a' or Microsoft.Dynamics.CRM.Today(PropertyName='createdon')")
+                .unwrap();
+        assert_eq!(
+            e.columns(),
+            vec!["name".to_string(), "createdon".to_string()]
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for f in ["", "name eq", "eq 1", "(name eq 1", "name eq 'x", "name eq 1 1", "1 eq", "name % 2", "'a'"] {
+        for f in [
+            "",
+            "name eq",
+            "eq 1",
+            "(name eq 1",
+            "name eq 'x",
+            "name eq 1 1",
+            "1 eq",
+            "name % 2",
+            "'a'",
+        ] {
             assert!(parse_filter(f).is_err(), "{f} should not parse");
         }
     }

@@ -39,7 +39,8 @@ pub struct ManifestRead {
 
 impl AppManifest {
     pub fn from_json(text: &str) -> Result<AppManifest> {
-        serde_json::from_str(text).map_err(|e| Error::Profile(format!("invalid app manifest JSON: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| Error::Profile(format!("invalid app manifest JSON: {e}")))
     }
 
     /// The profile this app needs, validated shape-wise (resolve it against
@@ -50,8 +51,16 @@ impl AppManifest {
             for read in &screen.reads {
                 let rows = match (&read.rows, &read.filter) {
                     (Some(r), None) => r.clone(),
-                    (Some(r), Some(f)) => r.union(&Rows::Some { owned: false, filter: Some(f.clone()), related: false }),
-                    (None, Some(f)) => Rows::Some { owned: false, filter: Some(f.clone()), related: false },
+                    (Some(r), Some(f)) => r.union(&Rows::Some {
+                        owned: false,
+                        filter: Some(f.clone()),
+                        related: false,
+                    }),
+                    (None, Some(f)) => Rows::Some {
+                        owned: false,
+                        filter: Some(f.clone()),
+                        related: false,
+                    },
                     (None, None) => Rows::All,
                 };
                 merge(&mut tables, &read.table, &read.columns, rows);
@@ -69,7 +78,9 @@ impl AppManifest {
             let lookup_cols: Vec<String> = tables[i].columns.clone();
             for c in lookup_cols {
                 for l in ts.lookups.iter().filter(|l| l.attribute == c) {
-                    let Some(target) = schema.by_logical_name(&l.target) else { continue };
+                    let Some(target) = schema.by_logical_name(&l.target) else {
+                        continue;
+                    };
                     if target.entity_set == ts.entity_set {
                         continue;
                     }
@@ -125,11 +136,24 @@ mod tests {
         let p = m.to_profile(&sample_schema()).unwrap();
         assert_eq!(p.tables.len(), 2);
         let c = &p.tables[0];
-        assert_eq!(c.columns, vec!["firstname", "parentcustomerid", "modifiedon"]);
-        assert_eq!(c.rows, Rows::Some { owned: true, filter: Some("firstname eq 'Ann'".into()), related: false });
+        assert_eq!(
+            c.columns,
+            vec!["firstname", "parentcustomerid", "modifiedon"]
+        );
+        assert_eq!(
+            c.rows,
+            Rows::Some {
+                owned: true,
+                filter: Some("firstname eq 'Ann'".into()),
+                related: false
+            }
+        );
         assert_eq!(c.interval_minutes, 15);
         let a = &p.tables[1];
-        assert_eq!((a.name.as_str(), a.columns.clone(), a.rows.clone()), ("accounts", vec!["name".to_string()], Rows::related()));
+        assert_eq!(
+            (a.name.as_str(), a.columns.clone(), a.rows.clone()),
+            ("accounts", vec!["name".to_string()], Rows::related())
+        );
         p.resolve(&sample_schema()).unwrap();
     }
 }

@@ -6,9 +6,9 @@
 mod metadata;
 mod page;
 
+pub use crate::value::RowData;
 pub use metadata::WhoAmI;
 pub use page::{Page, PageShape, parse_page};
-pub use crate::value::RowData;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,7 +93,12 @@ impl Remote {
             .pool_max_idle_per_host(4)
             .build()
             .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Remote { http, base, tokens, cfg })
+        Ok(Remote {
+            http,
+            base,
+            tokens,
+            cfg,
+        })
     }
 
     /// `<server>/api/data/v9.2/`.
@@ -160,8 +165,15 @@ impl Remote {
                 return Ok(Response { body, headers });
             }
             let odata = parse_error_body(&body);
-            if odata.as_ref().is_some_and(|e| e.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP)) {
-                return Err(Error::Http { status: status.as_u16(), what: what.to_string(), odata });
+            if odata
+                .as_ref()
+                .is_some_and(|e| e.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
+            {
+                return Err(Error::Http {
+                    status: status.as_u16(),
+                    what: what.to_string(),
+                    odata,
+                });
             }
             match status {
                 StatusCode::UNAUTHORIZED if !refreshed => {
@@ -169,7 +181,9 @@ impl Remote {
                     refreshed = true;
                 }
                 StatusCode::UNAUTHORIZED => {
-                    let msg = odata.map(|e| e.message).unwrap_or_else(|| "401 Unauthorized".into());
+                    let msg = odata
+                        .map(|e| e.message)
+                        .unwrap_or_else(|| "401 Unauthorized".into());
                     return Err(Error::Auth(format!("{what}: {msg}")));
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
@@ -178,7 +192,10 @@ impl Remote {
                     if throttled > self.cfg.max_throttle_retries
                         || retry_after.is_some_and(|d| d > self.cfg.max_retry_after)
                     {
-                        return Err(Error::Throttled { attempts: throttled, retry_after });
+                        return Err(Error::Throttled {
+                            attempts: throttled,
+                            retry_after,
+                        });
                     }
                     let wait = retry_after.unwrap_or_else(|| self.backoff(throttled));
                     warn!(%what, ?wait, "throttled (429): waiting as the server asks");
@@ -187,13 +204,23 @@ impl Remote {
                 s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
                     retries += 1;
                     if retries > self.cfg.max_retries {
-                        return Err(Error::Http { status: s.as_u16(), what: what.to_string(), odata });
+                        return Err(Error::Http {
+                            status: s.as_u16(),
+                            what: what.to_string(),
+                            odata,
+                        });
                     }
                     let wait = self.backoff(retries);
                     debug!(%what, status = s.as_u16(), attempt = retries, ?wait, "server error: retrying");
                     tokio::time::sleep(wait).await;
                 }
-                s => return Err(Error::Http { status: s.as_u16(), what: what.to_string(), odata }),
+                s => {
+                    return Err(Error::Http {
+                        status: s.as_u16(),
+                        what: what.to_string(),
+                        odata,
+                    });
+                }
             }
         }
     }
@@ -218,7 +245,13 @@ impl Remote {
 
     /// GET one page and parse it. A body that does not parse (a page cut
     /// short) is retried like a dropped connection.
-    pub async fn get_page(&self, url: &str, prefer: &str, shape: &PageShape, what: &str) -> Result<Page> {
+    pub async fn get_page(
+        &self,
+        url: &str,
+        prefer: &str,
+        shape: &PageShape,
+        what: &str,
+    ) -> Result<Page> {
         let mut attempts = 0u32;
         loop {
             let resp = self.get(url, Some(prefer), what).await?;
@@ -227,7 +260,10 @@ impl Remote {
                 Err(e) => {
                     attempts += 1;
                     if attempts > self.cfg.max_retries {
-                        return Err(Error::protocol(what, format!("the page does not parse: {e}")));
+                        return Err(Error::protocol(
+                            what,
+                            format!("the page does not parse: {e}"),
+                        ));
                     }
                     let wait = self.backoff(attempts);
                     warn!(%what, attempt = attempts, ?wait, "page does not parse (cut short?): {e}; retrying");
@@ -239,7 +275,10 @@ impl Remote {
 
     /// Full jitter exponential backoff.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.cfg.backoff_base.saturating_mul(1u32 << attempt.min(16));
+        let exp = self
+            .cfg
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16));
         let cap = exp.min(self.cfg.backoff_cap);
         let ms = cap.as_millis().max(1) as u64;
         Duration::from_millis(ms / 2 + fastrand::u64(0..=ms / 2))
@@ -263,7 +302,11 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         detail = s.to_string();
         source = s.source();
     }
-    if detail.is_empty() { kind.to_string() } else { format!("{kind} ({detail})") }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} ({detail})")
+    }
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -286,14 +329,20 @@ pub fn parse_error_body(body: &[u8]) -> Option<ODataError> {
         message: Option<String>,
     }
     let o: Outer = serde_json::from_slice(body).ok()?;
-    Some(ODataError { code: o.error.code.unwrap_or_default(), message: o.error.message.unwrap_or_default() })
+    Some(ODataError {
+        code: o.error.code.unwrap_or_default(),
+        message: o.error.message.unwrap_or_default(),
+    })
 }
 
 /// Environment URL → Web API base. https, or http on loopback only.
 fn base_url(server: &str) -> Result<String> {
     let url = reqwest::Url::parse(server.trim())
         .map_err(|e| Error::Profile(format!("server URL {server:?} is not a URL: {e}")))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"));
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -331,15 +380,24 @@ mod tests {
 
     #[test]
     fn base_url_rules() {
-        assert_eq!(base_url("https://org.crm.dynamics.com").unwrap(), "https://org.crm.dynamics.com/api/data/v9.2/");
-        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080/api/data/v9.2/");
+        assert_eq!(
+            base_url("https://org.crm.dynamics.com").unwrap(),
+            "https://org.crm.dynamics.com/api/data/v9.2/"
+        );
+        assert_eq!(
+            base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080/api/data/v9.2/"
+        );
         assert!(base_url("http://example.com").is_err());
         assert!(base_url("nonsense").is_err());
     }
 
     #[test]
     fn error_bodies() {
-        let e = parse_error_body(br#"{"error":{"message":"Version stamp expired","code":"0x80044352"}}"#).unwrap();
+        let e = parse_error_body(
+            br#"{"error":{"message":"Version stamp expired","code":"0x80044352"}}"#,
+        )
+        .unwrap();
         assert_eq!(e.code, EXPIRED_VERSION_STAMP);
         assert!(parse_error_body(b"<html>").is_none());
     }

@@ -23,8 +23,16 @@ impl PageShape {
     /// `key`: the primary id property; `wires`: the selected properties
     /// (`_x_value` for lookups), in column order.
     pub fn new(key: &str, wires: &[String]) -> Self {
-        let index = wires.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
-        PageShape { key: key.to_string(), index, width: wires.len() }
+        let index = wires
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i))
+            .collect();
+        PageShape {
+            key: key.to_string(),
+            index,
+            width: wires.len(),
+        }
     }
 }
 
@@ -69,7 +77,10 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
             match key {
                 PageKey::Value => {
                     saw_value = true;
-                    map.next_value_seed(RowsSeed { shape: self.0, page: &mut page })?;
+                    map.next_value_seed(RowsSeed {
+                        shape: self.0,
+                        page: &mut page,
+                    })?;
                 }
                 PageKey::NextLink => page.next_link = Some(map.next_value()?),
                 PageKey::DeltaLink => page.delta_link = Some(map.next_value()?),
@@ -228,8 +239,13 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
             let id = id.or(key).ok_or_else(|| de::Error::missing_field("id"))?;
             return Ok(Entry::Deleted(id.to_ascii_lowercase()));
         }
-        let key = key.ok_or_else(|| de::Error::custom(format!("a row without its key {}", self.0.key)))?;
-        Ok(Entry::Row(RowData { key: key.to_ascii_lowercase(), etag, values }))
+        let key =
+            key.ok_or_else(|| de::Error::custom(format!("a row without its key {}", self.0.key)))?;
+        Ok(Entry::Row(RowData {
+            key: key.to_ascii_lowercase(),
+            etag,
+            values,
+        }))
     }
 }
 
@@ -254,7 +270,9 @@ impl<'de> Visitor<'de> for ValueSeed {
         Ok(Value::Integer(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Integer).unwrap_or(Value::Real(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Integer)
+            .unwrap_or(Value::Real(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Real(v))
@@ -290,7 +308,10 @@ mod tests {
     use super::*;
 
     fn shape() -> PageShape {
-        PageShape::new("accountid", &["name".into(), "revenue".into(), "_ownerid_value".into()])
+        PageShape::new(
+            "accountid",
+            &["name".into(), "revenue".into(), "_ownerid_value".into()],
+        )
     }
 
     #[test]
@@ -303,15 +324,27 @@ mod tests {
         assert_eq!(p.rows.len(), 1);
         assert_eq!(p.rows[0].key, "aaaaaaaa-0000-0000-0000-000000000001");
         assert_eq!(p.rows[0].etag.as_deref(), Some("W/\"1\""));
-        assert_eq!(p.rows[0].values, vec![Value::Text("n".into()), Value::Real(1.5), Value::Null]);
+        assert_eq!(
+            p.rows[0].values,
+            vec![Value::Text("n".into()), Value::Real(1.5), Value::Null]
+        );
         assert_eq!(p.deleted, vec!["bbbbbbbb-0000-0000-0000-000000000002"]);
-        assert_eq!(p.delta_link.as_deref(), Some("https://x/api/data/v9.2/accounts?$deltatoken=9%3A1"));
+        assert_eq!(
+            p.delta_link.as_deref(),
+            Some("https://x/api/data/v9.2/accounts?$deltatoken=9%3A1")
+        );
         assert!(p.next_link.is_none());
     }
 
     #[test]
     fn truncated_or_shapeless_bodies_fail() {
-        assert!(parse_page(br#"{"value":[{"accountid":"a","name":"x"},{"accountid""#, &shape()).is_err());
+        assert!(
+            parse_page(
+                br#"{"value":[{"accountid":"a","name":"x"},{"accountid""#,
+                &shape()
+            )
+            .is_err()
+        );
         assert!(parse_page(br#"{"error":{"code":"","message":"m"}}"#, &shape()).is_err());
         assert!(parse_page(br#"{"value":[{"name":"no key"}]}"#, &shape()).is_err());
     }

@@ -22,36 +22,42 @@ impl Checkpointer {
     pub(super) fn start(path: &Path) -> Checkpointer {
         let (tx, rx) = channel::<()>();
         let path = path.to_path_buf();
-        let spawned = std::thread::Builder::new().name("mooring-checkpoint".into()).spawn(move || {
-            let conn = match Connection::open(&path) {
-                Ok(c) => c,
-                Err(e) => {
-                    debug!("no background checkpointer: {e}");
-                    return;
-                }
-            };
-            let _ = conn.busy_timeout(Duration::from_secs(1));
-            let mut dirty = false;
-            let mut last = Instant::now();
-            loop {
-                match rx.recv_timeout(MIN_INTERVAL) {
-                    Ok(()) => dirty = true,
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-                if dirty && last.elapsed() >= MIN_INTERVAL {
-                    while rx.try_recv().is_ok() {}
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        debug!("background checkpoint: {e}");
+        let spawned = std::thread::Builder::new()
+            .name("mooring-checkpoint".into())
+            .spawn(move || {
+                let conn = match Connection::open(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        debug!("no background checkpointer: {e}");
+                        return;
                     }
-                    dirty = false;
-                    last = Instant::now();
+                };
+                let _ = conn.busy_timeout(Duration::from_secs(1));
+                let mut dirty = false;
+                let mut last = Instant::now();
+                loop {
+                    match rx.recv_timeout(MIN_INTERVAL) {
+                        Ok(()) => dirty = true,
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if dirty && last.elapsed() >= MIN_INTERVAL {
+                        while rx.try_recv().is_ok() {}
+                        if let Err(e) =
+                            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                        {
+                            debug!("background checkpoint: {e}");
+                        }
+                        dirty = false;
+                        last = Instant::now();
+                    }
                 }
-            }
-            // The store closed: leave the database file complete.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        });
-        Checkpointer { tx: Mutex::new(spawned.ok().map(|_| tx)) }
+                // The store closed: leave the database file complete.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            });
+        Checkpointer {
+            tx: Mutex::new(spawned.ok().map(|_| tx)),
+        }
     }
 
     pub(super) fn poke(&self) {

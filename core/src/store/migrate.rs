@@ -36,7 +36,11 @@ pub(super) fn read_catalog(c: &Connection) -> Result<HashMap<String, TableColumn
         }
         // The key is the first column by construction.
         let key = cols[0].0.clone();
-        let columns = cols.into_iter().map(|(n, _)| n).filter(|n| !META_COLUMNS.contains(&n.as_str())).collect();
+        let columns = cols
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| !META_COLUMNS.contains(&n.as_str()))
+            .collect();
         out.insert(name, TableColumns { key, columns });
     }
     Ok(out)
@@ -59,7 +63,11 @@ fn create_table(c: &Connection, t: &ResolvedTable) -> Result<()> {
     // Reserved for the outbox (issue 4): rows with local changes are never
     // swept by a re-baseline.
     cols.push("\"_pending\" INTEGER NOT NULL DEFAULT 0".into());
-    c.execute_batch(&format!("CREATE TABLE {} ({})", q(&t.name), cols.join(", ")))?;
+    c.execute_batch(&format!(
+        "CREATE TABLE {} ({})",
+        q(&t.name),
+        cols.join(", ")
+    ))?;
     Ok(())
 }
 
@@ -88,8 +96,10 @@ impl Store {
         let mut w = self.writer()?;
         let tx = w.transaction()?;
         let mut m = Migration::default();
-        let known: Vec<String> =
-            tx.prepare("SELECT name FROM mooring_tables")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let known: Vec<String> = tx
+            .prepare("SELECT name FROM mooring_tables")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         for name in &known {
             if !profile.tables.iter().any(|t| &t.name == name) {
                 tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
@@ -103,7 +113,10 @@ impl Store {
             let cols = sqlite_columns(&tx, &t.name)?;
             match existing {
                 Some(mut s) if !cols.is_empty() && cols[0].0 == t.key => {
-                    let have: HashMap<&str, &str> = cols.iter().map(|(n, ty)| (n.as_str(), ty.as_str())).collect();
+                    let have: HashMap<&str, &str> = cols
+                        .iter()
+                        .map(|(n, ty)| (n.as_str(), ty.as_str()))
+                        .collect();
                     let mut added = false;
                     for (name, ty) in &cols {
                         if name == &t.key || META_COLUMNS.contains(&name.as_str()) {
@@ -111,8 +124,15 @@ impl Store {
                         }
                         let keep = t.column(name).is_some_and(|c| c.sql_type.sql() == ty);
                         if !keep {
-                            tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", q(&index_name(&t.name, name))))?;
-                            tx.execute_batch(&format!("ALTER TABLE {} DROP COLUMN {}", q(&t.name), q(name)))?;
+                            tx.execute_batch(&format!(
+                                "DROP INDEX IF EXISTS {}",
+                                q(&index_name(&t.name, name))
+                            ))?;
+                            tx.execute_batch(&format!(
+                                "ALTER TABLE {} DROP COLUMN {}",
+                                q(&t.name),
+                                q(name)
+                            ))?;
                         }
                     }
                     for c in &t.columns {

@@ -10,11 +10,11 @@ mod state;
 mod watch;
 mod write;
 
-pub use query::{Filter, Query, Row, Sort};
 pub use migrate::Migration;
+pub use query::{Filter, Query, Row, Sort};
 pub use state::{Phase, TableState};
-pub use write::WriteStats;
 pub use watch::WatchHandle;
+pub use write::WriteStats;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -101,13 +101,20 @@ impl Store {
     }
 
     pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.inner.writer.lock().map_err(|_| Error::Internal("the store's writer lock is poisoned".into()))
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| Error::Internal("the store's writer lock is poisoned".into()))
     }
 
     /// Runs `f` on a `query_only` reader from the pool.
     pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = {
-            let mut pool = self.inner.readers.lock().map_err(|_| Error::Internal("reader pool poisoned".into()))?;
+            let mut pool = self
+                .inner
+                .readers
+                .lock()
+                .map_err(|_| Error::Internal("reader pool poisoned".into()))?;
             pool.pop()
         };
         let conn = match conn {
@@ -115,7 +122,9 @@ impl Store {
             None => {
                 let c = Connection::open_with_flags(
                     &self.inner.path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 c.pragma_update(None, "query_only", "ON")?;
                 c.pragma_update(None, "temp_store", 2)?;
@@ -133,13 +142,24 @@ impl Store {
     }
 
     pub(crate) fn table_columns(&self, table: &str) -> Result<TableColumns> {
-        let tables = self.inner.tables.read().map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
-        tables.get(table).cloned().ok_or_else(|| Error::Query(format!("table {table} is not in the mirror")))
+        let tables = self
+            .inner
+            .tables
+            .read()
+            .map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
+        tables
+            .get(table)
+            .cloned()
+            .ok_or_else(|| Error::Query(format!("table {table} is not in the mirror")))
     }
 
     fn refresh_catalog(&self, conn: &Connection) -> Result<()> {
         let fresh = migrate::read_catalog(conn)?;
-        let mut tables = self.inner.tables.write().map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
+        let mut tables = self
+            .inner
+            .tables
+            .write()
+            .map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
         *tables = fresh;
         Ok(())
     }
@@ -147,12 +167,22 @@ impl Store {
     /// Rows in one mirror table.
     pub fn count(&self, table: &str) -> Result<u64> {
         self.table_columns(table)?;
-        self.with_reader(|c| Ok(c.query_row(&format!("SELECT count(*) FROM {}", q(table)), [], |r| r.get::<_, i64>(0))? as u64))
+        self.with_reader(|c| {
+            Ok(
+                c.query_row(&format!("SELECT count(*) FROM {}", q(table)), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64,
+            )
+        })
     }
 
     /// Names of the mirror tables.
     pub fn tables(&self) -> Result<Vec<String>> {
-        let tables = self.inner.tables.read().map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
+        let tables = self
+            .inner
+            .tables
+            .read()
+            .map_err(|_| Error::Internal("catalog lock poisoned".into()))?;
         let mut v: Vec<String> = tables.keys().cloned().collect();
         v.sort();
         Ok(v)

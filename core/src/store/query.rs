@@ -38,10 +38,16 @@ pub struct Sort {
 
 impl Sort {
     pub fn asc(c: impl Into<String>) -> Self {
-        Sort { column: c.into(), descending: false }
+        Sort {
+            column: c.into(),
+            descending: false,
+        }
     }
     pub fn desc(c: impl Into<String>) -> Self {
-        Sort { column: c.into(), descending: true }
+        Sort {
+            column: c.into(),
+            descending: true,
+        }
     }
 }
 
@@ -56,7 +62,13 @@ pub struct Query {
 
 impl Query {
     pub fn table(t: impl Into<String>) -> Self {
-        Query { table: t.into(), filter: None, sort: Vec::new(), limit: None, offset: None }
+        Query {
+            table: t.into(),
+            filter: None,
+            sort: Vec::new(),
+            limit: None,
+            offset: None,
+        }
     }
     pub fn filter(mut self, f: Filter) -> Self {
         self.filter = Some(f);
@@ -76,7 +88,7 @@ impl Query {
     }
 }
 
-fn column<'a>(cols: &'a TableColumns, table: &str, name: &str) -> Result<String> {
+fn column(cols: &TableColumns, table: &str, name: &str) -> Result<String> {
     if name == cols.key || cols.columns.iter().any(|c| c == name) {
         Ok(q(name))
     } else {
@@ -85,30 +97,53 @@ fn column<'a>(cols: &'a TableColumns, table: &str, name: &str) -> Result<String>
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
-fn compile(f: &Filter, cols: &TableColumns, table: &str, params: &mut Vec<Value>) -> Result<String> {
+fn compile(
+    f: &Filter,
+    cols: &TableColumns,
+    table: &str,
+    params: &mut Vec<Value>,
+) -> Result<String> {
     let cmp = |c: &str, op: &str, v: &Value, params: &mut Vec<Value>| -> Result<String> {
         params.push(v.clone());
-        Ok(format!("{} {op} ?{}", column(cols, table, c)?, params.len()))
+        Ok(format!(
+            "{} {op} ?{}",
+            column(cols, table, c)?,
+            params.len()
+        ))
     };
     Ok(match f {
         Filter::Eq(c, Value::Null) => format!("{} IS NULL", column(cols, table, c)?),
         Filter::Ne(c, Value::Null) => format!("{} IS NOT NULL", column(cols, table, c)?),
         Filter::Eq(c, v) => cmp(c, "=", v, params)?,
-        Filter::Ne(c, v) => format!("({} OR {} IS NULL)", cmp(c, "<>", v, params)?, column(cols, table, c)?),
+        Filter::Ne(c, v) => format!(
+            "({} OR {} IS NULL)",
+            cmp(c, "<>", v, params)?,
+            column(cols, table, c)?
+        ),
         Filter::Lt(c, v) => cmp(c, "<", v, params)?,
         Filter::Le(c, v) => cmp(c, "<=", v, params)?,
         Filter::Gt(c, v) => cmp(c, ">", v, params)?,
         Filter::Ge(c, v) => cmp(c, ">=", v, params)?,
         Filter::Contains(c, s) => {
             params.push(Value::Text(format!("%{}%", like_escape(s))));
-            format!("{} LIKE ?{} ESCAPE '\\'", column(cols, table, c)?, params.len())
+            format!(
+                "{} LIKE ?{} ESCAPE '\\'",
+                column(cols, table, c)?,
+                params.len()
+            )
         }
         Filter::StartsWith(c, s) => {
             params.push(Value::Text(format!("{}%", like_escape(s))));
-            format!("{} LIKE ?{} ESCAPE '\\'", column(cols, table, c)?, params.len())
+            format!(
+                "{} LIKE ?{} ESCAPE '\\'",
+                column(cols, table, c)?,
+                params.len()
+            )
         }
         Filter::IsNull(c) => format!("{} IS NULL", column(cols, table, c)?),
         Filter::IsNotNull(c) => format!("{} IS NOT NULL", column(cols, table, c)?),
@@ -127,10 +162,19 @@ fn compile(f: &Filter, cols: &TableColumns, table: &str, params: &mut Vec<Value>
         }
         Filter::And(fs) | Filter::Or(fs) => {
             if fs.is_empty() {
-                return Ok(if matches!(f, Filter::And(_)) { "1".into() } else { "0".into() });
+                return Ok(if matches!(f, Filter::And(_)) {
+                    "1".into()
+                } else {
+                    "0".into()
+                });
             }
-            let joiner = if matches!(f, Filter::And(_)) { " AND " } else { " OR " };
-            let parts: Result<Vec<String>> = fs.iter().map(|x| compile(x, cols, table, params)).collect();
+            let joiner = if matches!(f, Filter::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            let parts: Result<Vec<String>> =
+                fs.iter().map(|x| compile(x, cols, table, params)).collect();
             format!("({})", parts?.join(joiner))
         }
         Filter::Not(x) => format!("NOT ({})", compile(x, cols, table, params)?),
@@ -161,7 +205,11 @@ pub(super) fn run_query(c: &Connection, cols: &TableColumns, query: &Query) -> R
     }
     let mut order = Vec::new();
     for s in &query.sort {
-        order.push(format!("{} {}", column(cols, &query.table, &s.column)?, if s.descending { "DESC" } else { "ASC" }));
+        order.push(format!(
+            "{} {}",
+            column(cols, &query.table, &s.column)?,
+            if s.descending { "DESC" } else { "ASC" }
+        ));
     }
     // A stable order, so pages and watches compare equal when nothing changed.
     order.push(q(&cols.key));
@@ -182,8 +230,16 @@ impl Store {
     pub fn get(&self, table: &str, id: &str) -> Result<Option<Row>> {
         let cols = self.table_columns(table)?;
         self.with_reader(|c| {
-            let sql = format!("SELECT {} FROM {} WHERE {} = ?1", select_list(&cols), q(table), q(&cols.key));
-            Ok(c.query_row(&sql, [id.to_ascii_lowercase()], |r| read_row(r, &cols)).optional()?)
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} = ?1",
+                select_list(&cols),
+                q(table),
+                q(&cols.key)
+            );
+            Ok(
+                c.query_row(&sql, [id.to_ascii_lowercase()], |r| read_row(r, &cols))
+                    .optional()?,
+            )
         })
     }
 

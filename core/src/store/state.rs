@@ -55,7 +55,12 @@ pub(super) fn create_meta_tables(c: &Connection) -> Result<()> {
 }
 
 pub(super) fn get_meta(c: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(c.query_row("SELECT value FROM mooring_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(c.query_row(
+        "SELECT value FROM mooring_meta WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub(super) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {

@@ -76,11 +76,17 @@ fn run_thread(inner: Weak<Inner>, rx: Receiver<String>) {
         let Some(inner) = inner.upgrade() else { return };
         let store = Store { inner };
         let ids: Vec<(u64, Query)> = match store.inner.watches.watchers.lock() {
-            Ok(map) => map.iter().filter(|(_, w)| tables.contains(&w.query.table)).map(|(id, w)| (*id, w.query.clone())).collect(),
+            Ok(map) => map
+                .iter()
+                .filter(|(_, w)| tables.contains(&w.query.table))
+                .map(|(id, w)| (*id, w.query.clone()))
+                .collect(),
             Err(_) => return,
         };
         for (id, query) in ids {
-            let Ok(rows) = store.query(&query) else { continue };
+            let Ok(rows) = store.query(&query) else {
+                continue;
+            };
             let callback = match store.inner.watches.watchers.lock() {
                 Ok(mut map) => match map.get_mut(&id) {
                     Some(w) if w.last != rows => {
@@ -101,13 +107,20 @@ fn run_thread(inner: Weak<Inner>, rx: Receiver<String>) {
 impl Store {
     /// Calls `callback` with the query's rows now, then each time they
     /// change, until the handle is cancelled or dropped.
-    pub fn watch(&self, query: Query, callback: impl Fn(&[Row]) + Send + Sync + 'static) -> Result<WatchHandle> {
+    pub fn watch(
+        &self,
+        query: Query,
+        callback: impl Fn(&[Row]) + Send + Sync + 'static,
+    ) -> Result<WatchHandle> {
         let cols = self.table_columns(&query.table)?;
         let rows = self.with_reader(|c| run_query(c, &cols, &query))?;
         callback(&rows);
         let reg = &self.inner.watches;
         {
-            let mut sender = reg.sender.lock().map_err(|_| Error::Internal("watch registry poisoned".into()))?;
+            let mut sender = reg
+                .sender
+                .lock()
+                .map_err(|_| Error::Internal("watch registry poisoned".into()))?;
             if sender.is_none() {
                 let (tx, rx) = channel();
                 let weak = Arc::downgrade(&self.inner);
@@ -122,7 +135,17 @@ impl Store {
         reg.watchers
             .lock()
             .map_err(|_| Error::Internal("watch registry poisoned".into()))?
-            .insert(id, Watcher { query, callback: Arc::new(Box::new(callback)), last: rows });
-        Ok(WatchHandle { id, watchers: Arc::downgrade(&reg.watchers) })
+            .insert(
+                id,
+                Watcher {
+                    query,
+                    callback: Arc::new(Box::new(callback)),
+                    last: rows,
+                },
+            );
+        Ok(WatchHandle {
+            id,
+            watchers: Arc::downgrade(&reg.watchers),
+        })
     }
 }

@@ -33,7 +33,10 @@ fn upsert_sql(t: &ResolvedTable, rows: usize) -> String {
             format!("({})", marks.join(", "))
         })
         .collect();
-    let updates: Vec<String> = names[1..].iter().map(|n| format!("{n} = excluded.{n}")).collect();
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
     format!(
         "INSERT INTO {} ({}) VALUES {} ON CONFLICT({}) DO UPDATE SET {}",
         q(&t.name),
@@ -44,7 +47,13 @@ fn upsert_sql(t: &ResolvedTable, rows: usize) -> String {
     )
 }
 
-fn bind_row(stmt: &mut rusqlite::CachedStatement<'_>, base: usize, width: usize, r: &RowData, generation: i64) -> Result<()> {
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    base: usize,
+    width: usize,
+    r: &RowData,
+    generation: i64,
+) -> Result<()> {
     stmt.raw_bind_parameter(base + 1, &r.key)?;
     for (i, v) in r.values.iter().take(width).enumerate() {
         stmt.raw_bind_parameter(base + i + 2, v)?;
@@ -58,7 +67,12 @@ fn bind_row(stmt: &mut rusqlite::CachedStatement<'_>, base: usize, width: usize,
     Ok(())
 }
 
-fn upsert_rows(c: &Connection, t: &ResolvedTable, rows: &[RowData], generation: i64) -> Result<u64> {
+fn upsert_rows(
+    c: &Connection,
+    t: &ResolvedTable,
+    rows: &[RowData],
+    generation: i64,
+) -> Result<u64> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -70,7 +84,10 @@ fn upsert_rows(c: &Connection, t: &ResolvedTable, rows: &[RowData], generation: 
     {
         let mut stmt = c.prepare_cached(&upsert_sql(t, BATCH))?;
         for chunk in &mut chunks {
-            let distinct = chunk.iter().enumerate().all(|(i, r)| chunk[..i].iter().all(|o| o.key != r.key));
+            let distinct = chunk
+                .iter()
+                .enumerate()
+                .all(|(i, r)| chunk[..i].iter().all(|o| o.key != r.key));
             if !distinct {
                 let mut one = c.prepare_cached(&upsert_sql(t, 1))?;
                 for r in chunk {
@@ -97,7 +114,11 @@ fn delete_keys(c: &Connection, t: &ResolvedTable, keys: &[String]) -> Result<u64
     if keys.is_empty() {
         return Ok(0);
     }
-    let mut stmt = c.prepare_cached(&format!("DELETE FROM {} WHERE {} = ?1", q(&t.name), q(&t.key)))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "DELETE FROM {} WHERE {} = ?1",
+        q(&t.name),
+        q(&t.key)
+    ))?;
     let mut n = 0;
     for k in keys {
         n += stmt.execute([k])? as u64;
@@ -106,7 +127,13 @@ fn delete_keys(c: &Connection, t: &ResolvedTable, keys: &[String]) -> Result<u64
 }
 
 fn sweep(c: &Connection, t: &ResolvedTable, generation: i64) -> Result<u64> {
-    Ok(c.execute(&format!("DELETE FROM {} WHERE \"_gen\" < ?1 AND \"_pending\" = 0", q(&t.name)), [generation])? as u64)
+    Ok(c.execute(
+        &format!(
+            "DELETE FROM {} WHERE \"_gen\" < ?1 AND \"_pending\" = 0",
+            q(&t.name)
+        ),
+        [generation],
+    )? as u64)
 }
 
 impl Store {
@@ -131,7 +158,10 @@ impl Store {
             }
             state::save(&tx, new_state)?;
             tx.commit()?;
-            WriteStats { upserted, deleted: removed }
+            WriteStats {
+                upserted,
+                deleted: removed,
+            }
         };
         self.committed();
         if stats.upserted > 0 || stats.deleted > 0 {
@@ -163,7 +193,12 @@ impl Store {
 
     /// Which of `keys` are in the mirror table with a generation of at
     /// least `min_generation`.
-    pub fn existing_keys(&self, t: &ResolvedTable, keys: &[String], min_generation: i64) -> Result<Vec<String>> {
+    pub fn existing_keys(
+        &self,
+        t: &ResolvedTable,
+        keys: &[String],
+        min_generation: i64,
+    ) -> Result<Vec<String>> {
         self.with_reader(|c| {
             let mut out = Vec::new();
             for chunk in keys.chunks(500) {
@@ -177,7 +212,8 @@ impl Store {
                 let mut stmt = c.prepare(&sql)?;
                 let mut params: Vec<crate::value::Value> = vec![min_generation.into()];
                 params.extend(chunk.iter().map(|k| crate::value::Value::Text(k.clone())));
-                let rows = stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+                let rows =
+                    stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
                 for r in rows {
                     out.push(r?);
                 }
@@ -189,7 +225,11 @@ impl Store {
     /// The largest value of a column (the `modifiedon` high-water mark).
     pub fn max_text(&self, table: &str, column: &str) -> Result<Option<String>> {
         self.with_reader(|c| {
-            Ok(c.query_row(&format!("SELECT max({}) FROM {}", q(column), q(table)), [], |r| r.get::<_, Option<String>>(0))?)
+            Ok(c.query_row(
+                &format!("SELECT max({}) FROM {}", q(column), q(table)),
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )?)
         })
     }
 
@@ -197,7 +237,11 @@ impl Store {
     /// table that `related` must keep.
     pub fn lookup_values(&self, table: &str, column: &str) -> Result<Vec<String>> {
         self.with_reader(|c| {
-            let sql = format!("SELECT DISTINCT lower({col}) FROM {t} WHERE {col} IS NOT NULL", col = q(column), t = q(table));
+            let sql = format!(
+                "SELECT DISTINCT lower({col}) FROM {t} WHERE {col} IS NOT NULL",
+                col = q(column),
+                t = q(table)
+            );
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -207,9 +251,11 @@ impl Store {
     /// Rows of the current generation (resume progress).
     pub fn count_generation(&self, table: &str, generation: i64) -> Result<u64> {
         self.with_reader(|c| {
-            Ok(c.query_row(&format!("SELECT count(*) FROM {} WHERE \"_gen\" >= ?1", q(table)), [generation], |r| {
-                r.get::<_, i64>(0)
-            })? as u64)
+            Ok(c.query_row(
+                &format!("SELECT count(*) FROM {} WHERE \"_gen\" >= ?1", q(table)),
+                [generation],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
         })
     }
 }

@@ -6,6 +6,7 @@
 //!    server, and are swept,
 //! 3. for related rows: the keys the other tables' lookups point at,
 //!    fetched in chunks.
+//!
 //! All rows touched by one refresh get a new generation; the sweep at the
 //! end removes the rest, so a refresh killed half-way removes nothing.
 
@@ -33,7 +34,9 @@ const HIGH_WATER_MARGIN: Duration = Duration::from_secs(60);
 impl SyncEngine {
     /// The server-side part of the filter (owned / custom), ORed.
     fn server_filter(&self, t: &ResolvedTable) -> Option<String> {
-        let Rows::Some { owned, filter, .. } = &t.rows else { return None };
+        let Rows::Some { owned, filter, .. } = &t.rows else {
+            return None;
+        };
         let mut parts = Vec::new();
         if *owned {
             if let Some(uid) = &self.user_id {
@@ -51,7 +54,12 @@ impl SyncEngine {
     }
 
     fn filtered_url(&self, t: &ResolvedTable, select: &str, filter: &str) -> String {
-        self.remote.url(&format!("{}?$select={}&$filter={}", t.name, select, encode_query_value(filter)))
+        self.remote.url(&format!(
+            "{}?$select={}&$filter={}",
+            t.name,
+            select,
+            encode_query_value(filter)
+        ))
     }
 
     pub(crate) async fn initial_filtered(
@@ -65,15 +73,40 @@ impl SyncEngine {
         // `high_water` set while Initial = the filter pass is done.
         if state.high_water.is_none() {
             if let Some(f) = self.server_filter(t) {
-                let url = state.next_link.clone().unwrap_or_else(|| self.filtered_url(t, &select_list(t), &f));
-                state = match self.pump(t, state.clone(), url, &prefer, OnLast::Pass, tracker, counters).await {
+                let url = state
+                    .next_link
+                    .clone()
+                    .unwrap_or_else(|| self.filtered_url(t, &select_list(t), &f));
+                state = match self
+                    .pump(
+                        t,
+                        state.clone(),
+                        url,
+                        &prefer,
+                        OnLast::Pass,
+                        tracker,
+                        counters,
+                    )
+                    .await
+                {
                     Ok(s) => s,
-                    Err(e) if state.next_link.is_some() && matches!(e, crate::Error::Http { status: 400..=499, .. }) && !e.is_auth() => {
+                    Err(e)
+                        if state.next_link.is_some()
+                            && matches!(
+                                e,
+                                crate::Error::Http {
+                                    status: 400..=499,
+                                    ..
+                                }
+                            )
+                            && !e.is_auth() =>
+                    {
                         info!(table = %t.name, "stored next link refused ({e}); restarting the filter pass");
                         let mut s = self.state(t).await?;
                         s.next_link = None;
                         let url = self.filtered_url(t, &select_list(t), &f);
-                        self.pump(t, s.clone(), url, &prefer, OnLast::Pass, tracker, counters).await?
+                        self.pump(t, s.clone(), url, &prefer, OnLast::Pass, tracker, counters)
+                            .await?
                     }
                     Err(e) => return Err(e),
                 };
@@ -83,7 +116,8 @@ impl SyncEngine {
             self.save_state(state.clone()).await?;
         }
         if t.rows.is_related() {
-            self.related_pass(t, &state, None, tracker, counters).await?;
+            self.related_pass(t, &state, None, tracker, counters)
+                .await?;
         }
         self.finish_refresh(t, state, counters).await
     }
@@ -106,19 +140,27 @@ impl SyncEngine {
                 None => f.clone(),
             };
             let url = self.filtered_url(t, &select_list(t), &changed);
-            st = self.pump(t, st, url, &prefer, OnLast::Pass, tracker, counters).await?;
+            st = self
+                .pump(t, st, url, &prefer, OnLast::Pass, tracker, counters)
+                .await?;
             st.next_link = None;
             self.key_pass(t, &f, st.generation, tracker).await?;
         }
         if t.rows.is_related() {
-            self.related_pass(t, &st, hw.as_deref(), tracker, counters).await?;
+            self.related_pass(t, &st, hw.as_deref(), tracker, counters)
+                .await?;
         }
         self.finish_refresh(t, st, counters).await
     }
 
     /// Sweeps rows the refresh did not touch, stores the new high-water
     /// mark and marks the table Ready, in one transaction.
-    async fn finish_refresh(&self, t: &Arc<ResolvedTable>, mut state: TableState, counters: &mut Counters) -> Result<()> {
+    async fn finish_refresh(
+        &self,
+        t: &Arc<ResolvedTable>,
+        mut state: TableState,
+        counters: &mut Counters,
+    ) -> Result<()> {
         let table = t.clone();
         let deleted = self
             .blocking(move |s| {
@@ -139,7 +181,13 @@ impl SyncEngine {
     }
 
     /// Lists the keys the filter matches now; marks those rows current.
-    async fn key_pass(&self, t: &Arc<ResolvedTable>, filter: &str, generation: i64, tracker: &mut Tracker) -> Result<()> {
+    async fn key_pass(
+        &self,
+        t: &Arc<ResolvedTable>,
+        filter: &str,
+        generation: i64,
+        tracker: &mut Tracker,
+    ) -> Result<()> {
         let shape = PageShape::new(&t.key, &[]);
         let what = format!("GET {} (keys)", t.name);
         let prefer = self.filtered_prefer();
@@ -149,7 +197,8 @@ impl SyncEngine {
             tracker.bytes(page.bytes);
             let keys: Vec<String> = page.rows.into_iter().map(|r| r.key).collect();
             let table = t.clone();
-            self.blocking(move |s| s.mark_present(&table, &keys, generation)).await?;
+            self.blocking(move |s| s.mark_present(&table, &keys, generation))
+                .await?;
             match page.next_link {
                 Some(l) => url = l,
                 None => return Ok(()),
@@ -171,33 +220,67 @@ impl SyncEngine {
         let mut ids = BTreeSet::new();
         for (table, column) in &t.referenced_by {
             let (table, column) = (table.clone(), column.clone());
-            let values = self.blocking(move |s| s.lookup_values(&table, &column)).await?;
-            ids.extend(values.into_iter().filter(|v| v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')));
+            let values = self
+                .blocking(move |s| s.lookup_values(&table, &column))
+                .await?;
+            ids.extend(
+                values
+                    .into_iter()
+                    .filter(|v| v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
+            );
         }
         let ids: Vec<String> = ids.into_iter().collect();
         let generation = state.generation;
         let table = t.clone();
         let ids2 = ids.clone();
         let min_gen = if since.is_some() { 0 } else { generation };
-        let present: BTreeSet<String> =
-            self.blocking(move |s| s.existing_keys(&table, &ids2, min_gen)).await?.into_iter().collect();
-        let missing: Vec<String> = ids.iter().filter(|i| !present.contains(*i)).cloned().collect();
+        let present: BTreeSet<String> = self
+            .blocking(move |s| s.existing_keys(&table, &ids2, min_gen))
+            .await?
+            .into_iter()
+            .collect();
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|i| !present.contains(*i))
+            .cloned()
+            .collect();
         debug!(table = %t.name, referenced = ids.len(), missing = missing.len(), "related rows");
         let prefer = self.filtered_prefer();
         let select = select_list(t);
         let mut st = state.clone();
         for chunk in missing.chunks(ID_CHUNK) {
             let f = id_filter(&t.key, chunk);
-            st = self.pump(t, st, self.filtered_url(t, &select, &f), &prefer, OnLast::Pass, tracker, counters).await?;
+            st = self
+                .pump(
+                    t,
+                    st,
+                    self.filtered_url(t, &select, &f),
+                    &prefer,
+                    OnLast::Pass,
+                    tracker,
+                    counters,
+                )
+                .await?;
         }
         if let Some(hw) = since {
             let known: Vec<String> = present.into_iter().collect();
             let table = t.clone();
             let known2 = known.clone();
-            self.blocking(move |s| s.mark_present(&table, &known2, generation)).await?;
+            self.blocking(move |s| s.mark_present(&table, &known2, generation))
+                .await?;
             for chunk in known.chunks(ID_CHUNK) {
                 let f = format!("({}) and modifiedon ge {hw}", id_filter(&t.key, chunk));
-                st = self.pump(t, st, self.filtered_url(t, &select, &f), &prefer, OnLast::Pass, tracker, counters).await?;
+                st = self
+                    .pump(
+                        t,
+                        st,
+                        self.filtered_url(t, &select, &f),
+                        &prefer,
+                        OnLast::Pass,
+                        tracker,
+                        counters,
+                    )
+                    .await?;
             }
         }
         Ok(())
@@ -205,7 +288,10 @@ impl SyncEngine {
 }
 
 fn id_filter(key: &str, ids: &[String]) -> String {
-    ids.iter().map(|id| format!("{key} eq {id}")).collect::<Vec<_>>().join(" or ")
+    ids.iter()
+        .map(|id| format!("{key} eq {id}"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// The stored mark minus the margin, as an OData date-time literal; None
@@ -223,7 +309,10 @@ mod tests {
 
     #[test]
     fn high_water_margin() {
-        assert_eq!(high_water_with_margin("2024-05-01T10:00:30Z").as_deref(), Some("2024-05-01T09:59:30Z"));
+        assert_eq!(
+            high_water_with_margin("2024-05-01T10:00:30Z").as_deref(),
+            Some("2024-05-01T09:59:30Z")
+        );
         assert_eq!(high_water_with_margin(""), None);
         assert_eq!(high_water_with_margin("x') or (1 eq 1"), None);
     }

@@ -63,12 +63,19 @@ impl SyncEngine {
     /// Validates the profile against the server's schema (before any
     /// download), migrates the mirror to it, and learns who the user is if
     /// the profile has "owned" rows.
-    pub async fn prepare(remote: Remote, store: Store, profile: &Profile) -> Result<(SyncEngine, Migration)> {
+    pub async fn prepare(
+        remote: Remote,
+        store: Store,
+        profile: &Profile,
+    ) -> Result<(SyncEngine, Migration)> {
         profile.check_shape()?;
         let names: Vec<String> = profile.tables.iter().map(|t| t.name.clone()).collect();
         let schema = remote.schema_for(&names).await?;
         let resolved = profile.resolve(&schema)?;
-        let needs_user = resolved.tables.iter().any(|t| matches!(t.rows, crate::profile::Rows::Some { owned: true, .. }));
+        let needs_user = resolved
+            .tables
+            .iter()
+            .any(|t| matches!(t.rows, crate::profile::Rows::Some { owned: true, .. }));
         let user_id = if needs_user {
             let id = remote.who_am_i().await?.user_id;
             if !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
@@ -83,8 +90,17 @@ impl SyncEngine {
         };
         let store2 = store.clone();
         let resolved2 = resolved.clone();
-        let migration = tokio::task::spawn_blocking(move || store2.apply_profile(&resolved2)).await??;
-        Ok((SyncEngine { remote: Arc::new(remote), store, profile: resolved, user_id }, migration))
+        let migration =
+            tokio::task::spawn_blocking(move || store2.apply_profile(&resolved2)).await??;
+        Ok((
+            SyncEngine {
+                remote: Arc::new(remote),
+                store,
+                profile: resolved,
+                user_id,
+            },
+            migration,
+        ))
     }
 
     pub fn store(&self) -> &Store {
@@ -130,8 +146,16 @@ impl SyncEngine {
         }
         // Totals before any download, kept in the state so a resumed run
         // shows the same denominator.
-        let missing: Vec<String> = pending.iter().filter(|(_, s)| s.rows_total.is_none()).map(|(t, _)| t.logical_name.clone()).collect();
-        let counts = if missing.is_empty() { Default::default() } else { self.remote.total_counts(&missing).await? };
+        let missing: Vec<String> = pending
+            .iter()
+            .filter(|(_, s)| s.rows_total.is_none())
+            .map(|(t, _)| t.logical_name.clone())
+            .collect();
+        let counts = if missing.is_empty() {
+            Default::default()
+        } else {
+            self.remote.total_counts(&missing).await?
+        };
         for (t, s) in &mut pending {
             if s.rows_total.is_none() {
                 if let Some(&n) = counts.get(&t.logical_name) {
@@ -147,9 +171,11 @@ impl SyncEngine {
             tracker.start_table(&t.name);
             info!(table = %t.name, "initial sync");
             if t.tracks_changes() {
-                self.initial_tracked(&t, s, &mut tracker, &mut counters).await?;
+                self.initial_tracked(&t, s, &mut tracker, &mut counters)
+                    .await?;
             } else {
-                self.initial_filtered(&t, s, &mut tracker, &mut counters).await?;
+                self.initial_filtered(&t, s, &mut tracker, &mut counters)
+                    .await?;
             }
             tracker.table_done(&t.name);
         }
@@ -178,7 +204,10 @@ impl SyncEngine {
         for t in &self.profile.tables {
             let s = self.state(t).await?;
             let interval_ms = i64::from(t.interval_minutes) * 60_000;
-            if s.phase == Phase::Initial || s.last_synced_ms.is_none_or(|last| now_ms - last >= interval_ms) {
+            if s.phase == Phase::Initial
+                || s.last_synced_ms
+                    .is_none_or(|last| now_ms - last >= interval_ms)
+            {
                 due.push(t.name.clone());
             }
         }
@@ -186,7 +215,11 @@ impl SyncEngine {
     }
 
     /// Delta sync of the named tables only (`None`: every table).
-    pub async fn delta_tables(&self, only: Option<&[String]>, progress: ProgressFn) -> Result<Summary> {
+    pub async fn delta_tables(
+        &self,
+        only: Option<&[String]>,
+        progress: ProgressFn,
+    ) -> Result<Summary> {
         let started = Instant::now();
         let mut tracker = Tracker::new(progress, SyncPhase::Delta);
         let mut ready = Vec::new();
@@ -204,9 +237,11 @@ impl SyncEngine {
         for (t, s) in ready {
             tracker.start_table(&t.name);
             if t.tracks_changes() {
-                self.delta_tracked(&t, s, &mut tracker, &mut counters).await?;
+                self.delta_tracked(&t, s, &mut tracker, &mut counters)
+                    .await?;
             } else {
-                self.delta_filtered(&t, s, &mut tracker, &mut counters).await?;
+                self.delta_filtered(&t, s, &mut tracker, &mut counters)
+                    .await?;
             }
             tracker.table_done(&t.name);
         }
@@ -224,7 +259,10 @@ impl SyncEngine {
 
     // Blocking store calls, off the async threads.
 
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(Store) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store)).await?
     }
@@ -233,7 +271,12 @@ impl SyncEngine {
         let name = t.name.clone();
         self.blocking(move |s| s.table_state(&name))
             .await?
-            .ok_or_else(|| Error::Internal(format!("table {} has no sync state (profile not applied?)", t.name)))
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "table {} has no sync state (profile not applied?)",
+                    t.name
+                ))
+            })
     }
 
     async fn save_state(&self, st: TableState) -> Result<()> {
@@ -242,7 +285,8 @@ impl SyncEngine {
 
     async fn count_generation(&self, table: &str, generation: i64) -> Result<u64> {
         let name = table.to_string();
-        self.blocking(move |s| s.count_generation(&name, generation)).await
+        self.blocking(move |s| s.count_generation(&name, generation))
+            .await
     }
 
     async fn mirror_rows(&self) -> Result<u64> {
@@ -259,7 +303,10 @@ impl SyncEngine {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `$select` for a table: key then the profile's columns (wire names).
@@ -275,7 +322,10 @@ pub(crate) fn wires(t: &ResolvedTable) -> Vec<String> {
 
 /// The profile an app manifest asks for, generated against the server's
 /// schema (lookup targets and their primary names come from it).
-pub async fn profile_from_manifest(remote: &Remote, manifest: &crate::profile::AppManifest) -> Result<Profile> {
+pub async fn profile_from_manifest(
+    remote: &Remote,
+    manifest: &crate::profile::AppManifest,
+) -> Result<Profile> {
     let mut names: Vec<String> = Vec::new();
     for s in &manifest.screens {
         for r in &s.reads {

@@ -31,6 +31,7 @@ type Pending = JoinHandle<Result<(WriteStats, u64)>>;
 impl SyncEngine {
     /// Follows `url` and its next links to the end. Returns the table's
     /// state as committed with the last page.
+    #[allow(clippy::too_many_arguments)] // one call shape, all of it needed
     pub(crate) async fn pump(
         &self,
         t: &Arc<ResolvedTable>,
@@ -107,7 +108,12 @@ impl SyncEngine {
     }
 }
 
-async fn finish(h: Pending, t: &ResolvedTable, tracker: &mut Tracker, counters: &mut Counters) -> Result<()> {
+async fn finish(
+    h: Pending,
+    t: &ResolvedTable,
+    tracker: &mut Tracker,
+    counters: &mut Counters,
+) -> Result<()> {
     let (stats, rows) = h.await??;
     counters.deleted += stats.deleted;
     tracker.committed(&t.name, rows);

@@ -45,7 +45,11 @@ impl Progress {
             return 1.0;
         }
         if self.rows_total == 0 {
-            return if self.tables_total == 0 { 0.0 } else { (self.tables_done as f64 / self.tables_total as f64).min(0.999) };
+            return if self.tables_total == 0 {
+                0.0
+            } else {
+                (self.tables_done as f64 / self.tables_total as f64).min(0.999)
+            };
         }
         (self.rows_done as f64 / self.rows_total as f64).min(0.999)
     }
@@ -86,7 +90,8 @@ impl Tracker {
     /// Registers a table with its total and the rows already committed by
     /// an earlier, interrupted run (resume).
     pub(crate) fn add_table(&mut self, table: &str, estimate: u64, already: u64) {
-        self.tables.insert(table.to_string(), (estimate.max(already), already));
+        self.tables
+            .insert(table.to_string(), (estimate.max(already), already));
         self.tables_total += 1;
     }
 
@@ -135,7 +140,11 @@ impl Tracker {
         let rows_done: u64 = self.tables.values().map(|e| e.1).sum();
         let elapsed = self.started.elapsed();
         let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { self.rows_downloaded as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.rows_downloaded as f64 / secs
+        } else {
+            0.0
+        };
         let remaining = rows_total.saturating_sub(rows_done);
         let eta = if self.finished {
             Some(Duration::ZERO)
@@ -174,7 +183,10 @@ mod tests {
     fn fraction_is_monotonic_and_full_only_when_finished() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
-        let mut t = Tracker::new(Arc::new(move |p: &Progress| s2.lock().unwrap().push(p.clone())), SyncPhase::Initial);
+        let mut t = Tracker::new(
+            Arc::new(move |p: &Progress| s2.lock().unwrap().push(p.clone())),
+            SyncPhase::Initial,
+        );
         t.add_table("a", 100, 0);
         t.add_table("b", 50, 10);
         t.start_table("a");

@@ -19,7 +19,9 @@ use crate::store::{Phase, TableState};
 fn link_rejected(e: &Error) -> bool {
     match e {
         Error::Http { status, odata, .. } => {
-            odata.as_ref().is_some_and(|o| o.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
+            odata
+                .as_ref()
+                .is_some_and(|o| o.code.eq_ignore_ascii_case(EXPIRED_VERSION_STAMP))
                 || (matches!(status, 400 | 404 | 410 | 412 | 422))
         }
         _ => false,
@@ -32,11 +34,15 @@ fn is_expired(e: &Error) -> bool {
 
 impl SyncEngine {
     fn tracked_prefer(&self) -> String {
-        format!("odata.track-changes,odata.maxpagesize={}", self.remote.page_size())
+        format!(
+            "odata.track-changes,odata.maxpagesize={}",
+            self.remote.page_size()
+        )
     }
 
     fn first_url(&self, t: &ResolvedTable) -> String {
-        self.remote.url(&format!("{}?$select={}", t.name, select_list(t)))
+        self.remote
+            .url(&format!("{}?$select={}", t.name, select_list(t)))
     }
 
     pub(crate) async fn initial_tracked(
@@ -51,7 +57,18 @@ impl SyncEngine {
         loop {
             let resuming = state.next_link.is_some();
             let url = state.next_link.clone().unwrap_or_else(|| self.first_url(t));
-            match self.pump(t, state.clone(), url, &prefer, OnLast::Baseline, tracker, counters).await {
+            match self
+                .pump(
+                    t,
+                    state.clone(),
+                    url,
+                    &prefer,
+                    OnLast::Baseline,
+                    tracker,
+                    counters,
+                )
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(e) if resuming && !restarted && link_rejected(&e) => {
                     warn!(table = %t.name, "the server refused the stored next link ({e}); restarting this table");
@@ -77,19 +94,35 @@ impl SyncEngine {
         let url = match (&state.next_link, &state.delta_link) {
             (Some(next), _) => next.clone(),
             (None, Some(delta)) => delta.clone(),
-            (None, None) => return self.rebaseline(t, tracker, counters, "no delta link stored").await,
+            (None, None) => {
+                return self
+                    .rebaseline(t, tracker, counters, "no delta link stored")
+                    .await;
+            }
         };
         let prefer = self.tracked_prefer();
-        match self.pump(t, state, url, &prefer, OnLast::Delta, tracker, counters).await {
+        match self
+            .pump(t, state, url, &prefer, OnLast::Delta, tracker, counters)
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) if is_expired(&e) => self.rebaseline(t, tracker, counters, "the delta token expired (0x80044352)").await,
+            Err(e) if is_expired(&e) => {
+                self.rebaseline(t, tracker, counters, "the delta token expired (0x80044352)")
+                    .await
+            }
             Err(e) => Err(e),
         }
     }
 
     /// Starts this table's baseline over under a new generation; its rows
     /// stay readable until the new baseline completes.
-    async fn rebaseline(&self, t: &Arc<ResolvedTable>, tracker: &mut Tracker, counters: &mut Counters, why: &str) -> Result<()> {
+    async fn rebaseline(
+        &self,
+        t: &Arc<ResolvedTable>,
+        tracker: &mut Tracker,
+        counters: &mut Counters,
+        why: &str,
+    ) -> Result<()> {
         info!(table = %t.name, "re-baselining: {why}");
         let mut state = self.state(t).await?;
         state.generation += 1;

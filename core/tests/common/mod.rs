@@ -23,13 +23,24 @@ pub struct Env {
 }
 
 pub async fn env(seed_rows: usize) -> Env {
-    env_with(Config { seed_rows, token: TOKEN.into(), ..Config::default() }).await
+    env_with(Config {
+        seed_rows,
+        token: TOKEN.into(),
+        ..Config::default()
+    })
+    .await
 }
 
 pub async fn env_with(config: Config) -> Env {
-    let server = mooring_devserver::start(config).await.expect("emulator starts");
+    let server = mooring_devserver::start(config)
+        .await
+        .expect("emulator starts");
     let admin = server.admin();
-    Env { server, admin, dir: temp_dir() }
+    Env {
+        server,
+        admin,
+        dir: temp_dir(),
+    }
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -59,7 +70,10 @@ impl Env {
     pub async fn engine(&self, profile: &str, page_size: u32) -> SyncEngine {
         let store = Store::open(self.db()).expect("store opens");
         let profile = Profile::from_json(profile).expect("profile parses");
-        SyncEngine::prepare(self.remote(page_size), store, &profile).await.expect("prepare").0
+        SyncEngine::prepare(self.remote(page_size), store, &profile)
+            .await
+            .expect("prepare")
+            .0
     }
 
     pub fn user_id(&self, i: usize) -> String {
@@ -71,7 +85,10 @@ impl Env {
 pub fn recorder() -> (ProgressFn, Arc<Mutex<Vec<Progress>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    (Arc::new(move |p: &Progress| s2.lock().unwrap().push(p.clone())), seen)
+    (
+        Arc::new(move |p: &Progress| s2.lock().unwrap().push(p.clone())),
+        seen,
+    )
 }
 
 pub fn quiet() -> ProgressFn {
@@ -104,11 +121,19 @@ pub fn server_rows(
         if !keep(&r) {
             continue;
         }
-        let id = r.get(key).and_then(|v| v.as_str()).expect("row key").to_lowercase();
+        let id = r
+            .get(key)
+            .and_then(|v| v.as_str())
+            .expect("row key")
+            .to_lowercase();
         let mut cols = BTreeMap::new();
         for c in columns {
             let wire = format!("_{c}_value");
-            let v = r.get(*c).or_else(|| r.get(&wire)).cloned().unwrap_or(serde_json::Value::Null);
+            let v = r
+                .get(*c)
+                .or_else(|| r.get(&wire))
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             cols.insert(c.to_string(), norm(&v));
         }
         out.insert(id, cols);
@@ -116,13 +141,25 @@ pub fn server_rows(
     out
 }
 
-pub fn mirror_rows(store: &Store, table: &str, key: &str, columns: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn mirror_rows(
+    store: &Store,
+    table: &str,
+    key: &str,
+    columns: &[&str],
+) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for r in store.query(&Query::table(table)).expect("mirror query") {
-        let id = r.get(key).and_then(|v| v.as_str()).expect("mirror key").to_string();
+        let id = r
+            .get(key)
+            .and_then(|v| v.as_str())
+            .expect("mirror key")
+            .to_string();
         let mut cols = BTreeMap::new();
         for c in columns {
-            cols.insert(c.to_string(), norm(r.get(*c).unwrap_or(&serde_json::Value::Null)));
+            cols.insert(
+                c.to_string(),
+                norm(r.get(*c).unwrap_or(&serde_json::Value::Null)),
+            );
         }
         out.insert(id, cols);
     }
@@ -145,7 +182,11 @@ pub fn assert_mirror(
         let hk: HashSet<_> = have.keys().collect();
         let missing: Vec<_> = wk.difference(&hk).take(5).collect();
         let extra: Vec<_> = hk.difference(&wk).take(5).collect();
-        let differing: Vec<_> = want.iter().filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v)).take(3).collect();
+        let differing: Vec<_> = want
+            .iter()
+            .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
+            .take(3)
+            .collect();
         panic!(
             "{table}: mirror differs from server: {} wanted, {} held; missing {missing:?}; extra {extra:?}; differing {differing:?}",
             want.len(),
@@ -156,7 +197,11 @@ pub fn assert_mirror(
 }
 
 pub fn owner_is(id: String) -> impl Fn(&serde_json::Map<String, serde_json::Value>) -> bool {
-    move |r| r.get("_ownerid_value").and_then(|v| v.as_str()).is_some_and(|v| v.eq_ignore_ascii_case(&id))
+    move |r| {
+        r.get("_ownerid_value")
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| v.eq_ignore_ascii_case(&id))
+    }
 }
 
 pub fn all(_: &serde_json::Map<String, serde_json::Value>) -> bool {
