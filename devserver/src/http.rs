@@ -227,6 +227,47 @@ fn check_budget(sh: &Shared, user: &User) -> Result<(), Box<Response>> {
     Ok(())
 }
 
+/// One request in flight for a user; leaving (drop) frees the slot.
+struct InFlight {
+    sh: Arc<Shared>,
+    user: uuid::Uuid,
+}
+
+impl InFlight {
+    /// Service protection: at most `max_concurrent` requests per user at once.
+    fn enter(sh: &Arc<Shared>, user: &User) -> Result<Option<InFlight>, Box<Response>> {
+        let Some(limit) = sh.max_concurrent else {
+            return Ok(None);
+        };
+        let mut m = sh.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(user.id).or_insert(0);
+        if *n >= limit {
+            let mut r = error(
+                429,
+                "0x80072326",
+                format!("Number of concurrent requests exceeded the limit of {limit}."),
+            );
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from(1u32));
+            return Err(Box::new(r));
+        }
+        *n += 1;
+        Ok(Some(InFlight {
+            sh: sh.clone(),
+            user: user.id,
+        }))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut m = self.sh.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 /// Consumes one injected failure, if any is pending.
 fn injected_failure(sh: &Shared) -> Option<Response> {
     let f = &sh.faults;
@@ -291,6 +332,11 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
     sh.stats.requests.fetch_add(1, Ordering::Relaxed);
     let user = match authenticate(&sh, &req) {
         Ok(u) => u,
+        Err(r) => return *r,
+    };
+    // In flight from here: injected latency counts as time spent serving.
+    let _slot = match InFlight::enter(&sh, &user) {
+        Ok(slot) => slot,
         Err(r) => return *r,
     };
     let latency = sh.faults.latency_ms.load(Ordering::SeqCst);

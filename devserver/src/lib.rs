@@ -76,6 +76,8 @@ pub struct Config {
     pub max_page_size: usize,
     /// (requests, window) per user; past it, 429.
     pub request_budget: Option<(u32, Duration)>,
+    /// Concurrent requests per user (Dataverse: 52); past it, 429 with 0x80072326.
+    pub max_concurrent: Option<u32>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
 }
@@ -94,6 +96,7 @@ impl Default for Config {
             delta_retention: Duration::from_secs(7 * 86_400),
             max_page_size: 5000,
             request_budget: None,
+            max_concurrent: None,
             max_body_bytes: 16 * 1024 * 1024,
         }
     }
@@ -150,6 +153,8 @@ pub(crate) struct Shared {
     pub max_page_size: usize,
     pub delta_retention: Duration,
     pub request_budget: Option<(u32, Duration)>,
+    pub max_concurrent: Option<u32>,
+    pub in_flight: Mutex<std::collections::HashMap<Uuid, u32>>,
     pub max_body_bytes: usize,
     pub organization_id: Uuid,
     pub business_unit_id: Uuid,
@@ -279,6 +284,8 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         max_page_size: config.max_page_size.clamp(1, api::MAX_PAGE),
         delta_retention: config.delta_retention,
         request_budget: config.request_budget,
+        max_concurrent: config.max_concurrent,
+        in_flight: Mutex::new(Default::default()),
         max_body_bytes: config.max_body_bytes,
         organization_id: seed::user_id("organization"),
         business_unit_id: seed::user_id("business unit"),

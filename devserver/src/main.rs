@@ -41,6 +41,9 @@ struct Args {
     /// Request budget per user as N/SECS (e.g. 6000/300); past it, 429.
     #[arg(long, value_parser = parse_budget)]
     request_budget: Option<(u32, Duration)>,
+    /// Concurrent requests per user (Dataverse allows 52); past it, 429.
+    #[arg(long)]
+    max_concurrent: Option<u32>,
     /// Largest page served (max 5000).
     #[arg(long, default_value_t = 5000)]
     max_page_size: usize,
@@ -93,6 +96,7 @@ async fn main() -> std::process::ExitCode {
         delta_retention: Duration::from_secs(args.delta_retention_secs),
         max_page_size: args.max_page_size,
         request_budget: args.request_budget,
+        max_concurrent: args.max_concurrent,
         ..Default::default()
     };
     let server = match mooring_devserver::start(config).await {
@@ -123,4 +127,44 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("stopping");
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_users_and_budgets() {
+        assert_eq!(
+            parse_user("Sam Field=tok"),
+            Ok(("Sam Field".into(), "tok".into()))
+        );
+        assert!(
+            parse_user("no-token").is_err()
+                && parse_user("=x").is_err()
+                && parse_user("a=").is_err()
+        );
+        assert_eq!(
+            parse_budget("6000/300"),
+            Ok((6000, Duration::from_secs(300)))
+        );
+        for bad in ["6000", "0/300", "10/0", "x/1", "1/y"] {
+            assert!(parse_budget(bad).is_err(), "{bad}");
+        }
+        let a = Args::try_parse_from([
+            "mooring-devserver",
+            "--port",
+            "0",
+            "--user",
+            "A=a",
+            "--user",
+            "B=b",
+            "--request-budget",
+            "5/2",
+        ])
+        .unwrap();
+        assert_eq!(a.users.len(), 2);
+        assert_eq!(a.request_budget, Some((5, Duration::from_secs(2))));
+        assert!(Args::try_parse_from(["mooring-devserver", "--port", "x"]).is_err());
+    }
 }

@@ -529,3 +529,28 @@ async fn random_garbage_never_gets_a_5xx() {
     assert!(sent > 380 && ok > 20, "sent {sent}, succeeded {ok}");
     assert_eq!(e.get("WhoAmI").await.status, 200);
 }
+
+#[tokio::test]
+async fn past_the_concurrency_limit_answers_429_with_its_own_code() {
+    let e = env(Config {
+        seed_rows: 1,
+        max_concurrent: Some(2),
+        ..Default::default()
+    })
+    .await;
+    e.admin.set_latency(Duration::from_millis(400));
+    let (a, b, c) = tokio::join!(e.get("WhoAmI"), e.get("WhoAmI"), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        e.get("WhoAmI").await
+    });
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
+    assert_eq!(c.status, 429);
+    assert_eq!(c.error().0, "0x80072326");
+    assert!(c.header("retry-after").is_some());
+    e.admin.set_latency(Duration::ZERO);
+    assert_eq!(
+        e.get("WhoAmI").await.status,
+        200,
+        "slots are freed when requests end"
+    );
+}
