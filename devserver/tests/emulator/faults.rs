@@ -130,6 +130,25 @@ async fn refusing_connections_looks_like_an_unreachable_server() {
             .is_err()
     );
     e.admin.set_refusing_connections(false);
+    // Over HTTP it switches itself off after for_ms.
+    let root = e.server.root_url();
+    let r = reqwest::Client::new()
+        .post(format!("{root}/admin/refuse-connections"))
+        .bearer_auth(&e.token)
+        .json(&json!({"on": true, "for_ms": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        reqwest::Client::new()
+            .get(e.url("WhoAmI"))
+            .bearer_auth(&e.token)
+            .send()
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         reqwest::Client::new()
             .get(e.url("WhoAmI"))
