@@ -304,3 +304,63 @@ async fn an_interrupted_initial_sync_resumes_where_it_stopped() {
     );
     assert_eq!(summary.downloaded_rows, served);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_table_with_filtered_row_kinds_then_delta() {
+    let env = env(120).await;
+    let me = env.user_id(0);
+    // accounts: a custom filter ORed with the rows contacts and opportunities
+    // point at; contacts and tasks: owned; opportunities: a custom filter only.
+    let profile = format!(
+        r#"{{"tables":[
+          {{"name":"accounts","columns":["name","statecode"],"rows":{{"filter":"statecode eq 1"}}}},
+          {{"name":"contacts","columns":["lastname","parentcustomerid","ownerid"],"rows":"owned"}},
+          {{"name":"opportunities","columns":["name","parentaccountid","ownerid"],"rows":{{"filter":"_ownerid_value ne {me}","related":false}}}},
+          {{"name":"tasks","columns":["subject","regardingobjectid","ownerid"],"rows":"owned"}}]}}"#
+    );
+    let engine = env.engine(&profile, 20).await;
+
+    let check = |store: &mooring_core::Store| {
+        let mine = owner_is(me.clone());
+        let contacts = assert_mirror(store, &env.admin, "contacts", "contactid", &["lastname", "parentcustomerid", "ownerid"], &mine);
+        let tasks = assert_mirror(store, &env.admin, "tasks", "activityid", &["subject", "regardingobjectid", "ownerid"], &mine);
+        let not_mine = |r: &serde_json::Map<String, serde_json::Value>| !mine(r);
+        let opps = assert_mirror(store, &env.admin, "opportunities", "opportunityid", &["name", "parentaccountid", "ownerid"], not_mine);
+        let mut pointed: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (t, c) in [("contacts", "parentcustomerid"), ("opportunities", "parentaccountid")] {
+            for r in store.query(&mooring_core::Query::table(t)).unwrap() {
+                if let Some(v) = r[c].as_str() {
+                    pointed.insert(v.to_lowercase());
+                }
+            }
+        }
+        let accounts = assert_mirror(store, &env.admin, "accounts", "accountid", &["name", "statecode"], move |r| {
+            r["statecode"] == 1 || pointed.contains(&r["accountid"].as_str().unwrap().to_lowercase())
+        });
+        for n in [contacts, tasks, opps, accounts] {
+            assert!(n > 0 && n < 120, "a real subset: {contacts} {tasks} {opps} {accounts}");
+        }
+    };
+    engine.sync(quiet()).await.expect("initial");
+    check(engine.store());
+
+    // Server-side changes that move rows in and out of every filter.
+    let users = env.admin.users();
+    let avery = users.iter().find(|u| u.name == "Avery Quinn").unwrap().id;
+    let uid = users[0].id;
+    let contacts = env.admin.rows("contacts").unwrap();
+    let mine_contact = contacts.iter().find(|r| owner_is(me.clone())(r)).unwrap();
+    let their_contact = contacts.iter().find(|r| !owner_is(me.clone())(r)).unwrap();
+    let give = serde_json::json!({"ownerid@odata.bind": format!("/systemusers({avery})")});
+    let take = serde_json::json!({"ownerid@odata.bind": format!("/systemusers({uid})")});
+    env.admin.update_row("contacts", mine_contact["contactid"].as_str().unwrap().parse().unwrap(), uid, give).unwrap();
+    env.admin.update_row("contacts", their_contact["contactid"].as_str().unwrap().parse().unwrap(), uid, take).unwrap();
+    let account = env.admin.rows("accounts").unwrap().into_iter().find(|r| r["statecode"] == 0).unwrap();
+    env.admin
+        .update_row("accounts", account["accountid"].as_str().unwrap().parse().unwrap(), uid, serde_json::json!({"statecode": 1}))
+        .unwrap();
+    let task = env.admin.rows("tasks").unwrap().into_iter().find(|r| owner_is(me.clone())(r)).unwrap();
+    env.admin.delete_row("tasks", task["activityid"].as_str().unwrap().parse().unwrap()).unwrap();
+    engine.delta(quiet()).await.expect("delta");
+    check(engine.store());
+}

@@ -167,6 +167,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
                 }
                 out.push(Tok::Bare(s[start..i].to_string()));
             }
+            // A GUID literal may start with a letter (c81f7496-...).
+            _ if is_guid(&b[i..]) => {
+                out.push(Tok::Bare(s[i..i + 36].to_string()));
+                i += 36;
+            }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.')) {
@@ -183,6 +188,21 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
         }
     }
     Ok(out)
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex) at the start of `b`, not
+/// followed by more identifier characters.
+fn is_guid(b: &[u8]) -> bool {
+    if b.len() < 36 || b.get(36).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        return false;
+    }
+    b[..36].iter().enumerate().all(|(i, c)| {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            *c == b'-'
+        } else {
+            c.is_ascii_hexdigit()
+        }
+    })
 }
 
 const COMPARISONS: [&str; 6] = ["eq", "ne", "gt", "ge", "lt", "le"];
@@ -381,6 +401,7 @@ mod tests {
             "name eq 'O''Brien' and (revenue gt 1000.5 or numberofemployees le -3)",
             "not contains(name,'x')",
             "_parentcustomerid_value eq 2e451703-c686-e711-80e5-00155db19e6d",
+            "_ownerid_value ne c81f7496-588a-4824-8d00-cd90c947bfb5 and accountid ne fa000000-0000-0000-0000-000000000001",
             "modifiedon ge 2024-01-01T00:00:00Z",
             "Microsoft.Dynamics.CRM.In(PropertyName='address1_city',PropertyValues=['Oslo','Rome'])",
             "telephone1 ne null",
