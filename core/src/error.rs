@@ -67,6 +67,11 @@ pub enum Error {
     #[error("query: {0}")]
     Query(String),
 
+    /// A local write (create/update/delete) the profile does not allow;
+    /// nothing was written.
+    #[error("write refused: {0}")]
+    Write(#[from] crate::outbox::WriteError),
+
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 

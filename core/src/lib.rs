@@ -3,6 +3,7 @@
 //! local writes (upload). No uniffi here: bindings live in `bindings/`.
 
 pub mod error;
+pub mod outbox;
 pub mod profile;
 pub mod remote;
 pub mod secret;
@@ -17,4 +18,5 @@ pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
 pub use secret::Secret;
 pub use store::{Filter, Query, Row, Sort, Store};
 pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
+pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use value::Value;

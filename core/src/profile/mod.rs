@@ -11,7 +11,7 @@ mod validate;
 pub use filter::{FilterExpr, parse_filter};
 pub use manifest::{AppManifest, ManifestRead, ManifestScreen};
 pub use schema::{Attribute, LookupTarget, Schema, TableSchema};
-pub use validate::{ResolvedColumn, ResolvedProfile, ResolvedTable, SqlType};
+pub use validate::{LookupRef, ResolvedColumn, ResolvedProfile, ResolvedTable, SqlType};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,10 @@ pub struct TableProfile {
     #[serde(default)]
     pub rows: Rows,
     /// Delta sync interval in minutes, 5 to 1440.
-    #[serde(default = "default_interval", skip_serializing_if = "is_default_interval")]
+    #[serde(
+        default = "default_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
     pub interval_minutes: u32,
 }
 
@@ -59,19 +62,35 @@ pub enum Rows {
     All,
     /// Any of: rows owned by the signed-in user, rows matching an OData
     /// filter, rows reached through lookups of other profile tables.
-    Some { owned: bool, filter: Option<String>, related: bool },
+    Some {
+        owned: bool,
+        filter: Option<String>,
+        related: bool,
+    },
 }
 
 impl Rows {
     pub fn owned() -> Self {
-        Rows::Some { owned: true, filter: None, related: false }
+        Rows::Some {
+            owned: true,
+            filter: None,
+            related: false,
+        }
     }
     pub fn related() -> Self {
-        Rows::Some { owned: false, filter: None, related: true }
+        Rows::Some {
+            owned: false,
+            filter: None,
+            related: true,
+        }
     }
     /// A custom filter, ORed with related rows (as Power Apps does).
     pub fn filter(f: impl Into<String>) -> Self {
-        Rows::Some { owned: false, filter: Some(f.into()), related: true }
+        Rows::Some {
+            owned: false,
+            filter: Some(f.into()),
+            related: true,
+        }
     }
     pub fn is_all(&self) -> bool {
         matches!(self, Rows::All)
@@ -85,8 +104,16 @@ impl Rows {
         match (self, other) {
             (Rows::All, _) | (_, Rows::All) => Rows::All,
             (
-                Rows::Some { owned: o1, filter: f1, related: r1 },
-                Rows::Some { owned: o2, filter: f2, related: r2 },
+                Rows::Some {
+                    owned: o1,
+                    filter: f1,
+                    related: r1,
+                },
+                Rows::Some {
+                    owned: o2,
+                    filter: f2,
+                    related: r2,
+                },
             ) => {
                 let filter = match (f1, f2) {
                     (Some(a), Some(b)) if a == b => Some(a.clone()),
@@ -94,7 +121,11 @@ impl Rows {
                     (Some(a), None) | (None, Some(a)) => Some(a.clone()),
                     (None, None) => None,
                 };
-                Rows::Some { owned: *o1 || *o2, filter, related: *r1 || *r2 }
+                Rows::Some {
+                    owned: *o1 || *o2,
+                    filter,
+                    related: *r1 || *r2,
+                }
             }
         }
     }
@@ -122,11 +153,25 @@ impl Serialize for Rows {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let repr = match self {
             Rows::All => RowsRepr::Kind("all".into()),
-            Rows::Some { owned: true, filter: None, related: false } => RowsRepr::Kind("owned".into()),
-            Rows::Some { owned: false, filter: None, related: true } => RowsRepr::Kind("related".into()),
-            Rows::Some { owned, filter, related } => {
-                RowsRepr::Spec { filter: filter.clone(), owned: *owned, related: *related }
-            }
+            Rows::Some {
+                owned: true,
+                filter: None,
+                related: false,
+            } => RowsRepr::Kind("owned".into()),
+            Rows::Some {
+                owned: false,
+                filter: None,
+                related: true,
+            } => RowsRepr::Kind("related".into()),
+            Rows::Some {
+                owned,
+                filter,
+                related,
+            } => RowsRepr::Spec {
+                filter: filter.clone(),
+                owned: *owned,
+                related: *related,
+            },
         };
         repr.serialize(s)
     }
@@ -144,11 +189,21 @@ impl<'de> Deserialize<'de> for Rows {
                     "unknown rows kind {other:?}: expected \"all\", \"owned\", \"related\" or {{\"filter\": ...}}"
                 ))),
             },
-            RowsRepr::Spec { filter, owned, related } => {
+            RowsRepr::Spec {
+                filter,
+                owned,
+                related,
+            } => {
                 if filter.is_none() && !owned && !related {
-                    return Err(D::Error::custom("rows selects nothing: give a filter, owned or related"));
+                    return Err(D::Error::custom(
+                        "rows selects nothing: give a filter, owned or related",
+                    ));
                 }
-                Ok(Rows::Some { owned, filter, related })
+                Ok(Rows::Some {
+                    owned,
+                    filter,
+                    related,
+                })
             }
         }
     }
@@ -157,8 +212,8 @@ impl<'de> Deserialize<'de> for Rows {
 impl Profile {
     /// Parses the profile JSON (the hand-written form included).
     pub fn from_json(text: &str) -> Result<Profile> {
-        let profile: Profile =
-            serde_json::from_str(text).map_err(|e| Error::Profile(format!("invalid profile JSON: {e}")))?;
+        let profile: Profile = serde_json::from_str(text)
+            .map_err(|e| Error::Profile(format!("invalid profile JSON: {e}")))?;
         profile.check_shape()?;
         Ok(profile)
     }
@@ -177,7 +232,10 @@ impl Profile {
         let mut seen = std::collections::HashSet::new();
         for t in &self.tables {
             if !is_identifier(&t.name) {
-                return Err(Error::Profile(format!("table name {:?} is not a valid entity set name", t.name)));
+                return Err(Error::Profile(format!(
+                    "table name {:?} is not a valid entity set name",
+                    t.name
+                )));
             }
             if !seen.insert(t.name.as_str()) {
                 return Err(Error::Profile(format!("table {} is listed twice", t.name)));
@@ -191,14 +249,28 @@ impl Profile {
             let mut cols = std::collections::HashSet::new();
             for c in &t.columns {
                 if !is_identifier(c) {
-                    return Err(Error::Profile(format!("table {}: column name {c:?} is not valid", t.name)));
+                    return Err(Error::Profile(format!(
+                        "table {}: column name {c:?} is not valid",
+                        t.name
+                    )));
                 }
                 if !cols.insert(c.as_str()) {
-                    return Err(Error::Profile(format!("table {}: column {c} is listed twice", t.name)));
+                    return Err(Error::Profile(format!(
+                        "table {}: column {c} is listed twice",
+                        t.name
+                    )));
                 }
             }
-            if let Rows::Some { filter: Some(f), .. } = &t.rows {
-                parse_filter(f).map_err(|e| Error::Profile(format!("table {}: filter {f:?} does not parse: {e}", t.name)))?;
+            if let Rows::Some {
+                filter: Some(f), ..
+            } = &t.rows
+            {
+                parse_filter(f).map_err(|e| {
+                    Error::Profile(format!(
+                        "table {}: filter {f:?} does not parse: {e}",
+                        t.name
+                    ))
+                })?;
             }
         }
         Ok(())
@@ -220,8 +292,10 @@ mod tests {
 
     #[test]
     fn minimal_hand_written_form_parses() {
-        let p = Profile::from_json(r#"{"tables":[{"name":"accounts","columns":["name","telephone1"],"rows":"all"}]}"#)
-            .unwrap();
+        let p = Profile::from_json(
+            r#"{"tables":[{"name":"accounts","columns":["name","telephone1"],"rows":"all"}]}"#,
+        )
+        .unwrap();
         assert_eq!(p.tables[0].name, "accounts");
         assert_eq!(p.tables[0].rows, Rows::All);
         assert_eq!(p.tables[0].interval_minutes, 5);
@@ -238,20 +312,35 @@ mod tests {
         ]}"#;
         let p = Profile::from_json(text).unwrap();
         assert_eq!(p.tables[3].rows, Rows::filter("statecode eq 0"));
-        assert_eq!(p.tables[4].rows, Rows::Some { owned: true, filter: Some("statecode eq 0".into()), related: false });
+        assert_eq!(
+            p.tables[4].rows,
+            Rows::Some {
+                owned: true,
+                filter: Some("statecode eq 0".into()),
+                related: false
+            }
+        );
         let again = Profile::from_json(&p.to_json()).unwrap();
         assert_eq!(p, again);
     }
 
     #[test]
     fn shape_errors_name_the_culprit() {
-        let e = Profile::from_json(r#"{"tables":[{"name":"a","rows":"mine"}]}"#).unwrap_err().to_string();
+        let e = Profile::from_json(r#"{"tables":[{"name":"a","rows":"mine"}]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mine"), "{e}");
-        let e = Profile::from_json(r#"{"tables":[{"name":"a","rows":{"filter":"name eq"}}]}"#).unwrap_err().to_string();
+        let e = Profile::from_json(r#"{"tables":[{"name":"a","rows":{"filter":"name eq"}}]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("table a") && e.contains("name eq"), "{e}");
-        let e = Profile::from_json(r#"{"tables":[{"name":"a","interval_minutes":2}]}"#).unwrap_err().to_string();
+        let e = Profile::from_json(r#"{"tables":[{"name":"a","interval_minutes":2}]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("interval"), "{e}");
-        let e = Profile::from_json(r#"{"tables":[{"name":"a","columns":["x;drop"]}]}"#).unwrap_err().to_string();
+        let e = Profile::from_json(r#"{"tables":[{"name":"a","columns":["x;drop"]}]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x;drop"), "{e}");
     }
 }

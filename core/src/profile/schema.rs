@@ -26,6 +26,10 @@ pub struct Attribute {
     pub logical_name: String,
     /// Dataverse `AttributeType`: String, Integer, Lookup, DateTime, ...
     pub attribute_type: String,
+    /// `IsValidForCreate` / `IsValidForUpdate` (true when the server does
+    /// not say): local writes to other columns are refused up front.
+    pub valid_for_create: bool,
+    pub valid_for_update: bool,
 }
 
 /// One many-to-one relationship: `attribute` of this table points at a row
@@ -34,6 +38,9 @@ pub struct Attribute {
 pub struct LookupTarget {
     pub attribute: String,
     pub target: String,
+    /// `ReferencingEntityNavigationPropertyName`: what a write binds
+    /// (`parentcustomerid_account@odata.bind`).
+    pub navigation: Option<String>,
 }
 
 impl Schema {
@@ -55,6 +62,9 @@ impl TableSchema {
 impl Attribute {
     /// Lookups travel as `_<name>_value` in the Web API.
     pub fn is_lookup(&self) -> bool {
-        matches!(self.attribute_type.as_str(), "Lookup" | "Customer" | "Owner")
+        matches!(
+            self.attribute_type.as_str(),
+            "Lookup" | "Customer" | "Owner"
+        )
     }
 }

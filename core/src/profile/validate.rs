@@ -67,6 +67,23 @@ pub struct ResolvedColumn {
     /// Added by Mooring (e.g. `modifiedon` for filtered tables), not asked
     /// for by the profile.
     pub hidden: bool,
+    /// Local writes may set it on create / on update (the server's
+    /// `IsValidForCreate` / `IsValidForUpdate`).
+    pub writable_on_create: bool,
+    pub writable_on_update: bool,
+    /// Lookups: what the column may point at, as the outbox binds it.
+    pub targets: Vec<LookupRef>,
+    /// Dataverse `AttributeType` (`Boolean` travels as true/false).
+    pub attribute_type: String,
+}
+
+/// One table a lookup column may point at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupRef {
+    /// Entity set of the target (`accounts`), for `/accounts(<id>)`.
+    pub entity_set: String,
+    /// Navigation property a write binds (`parentcustomerid_account`).
+    pub navigation: String,
 }
 
 impl ResolvedTable {
@@ -82,7 +99,11 @@ impl ResolvedTable {
     /// What a stored mirror compares to decide on a migration: the columns
     /// with their types, and the row choice.
     pub fn columns_signature(&self) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|c| format!("{}:{}", c.name, c.sql_type.sql())).collect();
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.sql_type.sql()))
+            .collect();
         format!("{}|{}", self.key, cols.join(","))
     }
 
@@ -98,29 +119,58 @@ impl Profile {
         self.check_shape()?;
         let mut tables = Vec::new();
         for t in &self.tables {
-            let ts = schema
-                .by_entity_set(&t.name)
-                .ok_or_else(|| Error::Profile(format!("table {} does not exist on the server", t.name)))?;
+            let ts = schema.by_entity_set(&t.name).ok_or_else(|| {
+                Error::Profile(format!("table {} does not exist on the server", t.name))
+            })?;
             let mut columns = Vec::new();
             for c in &t.columns {
                 if *c == ts.primary_id {
                     continue; // the key is always kept
                 }
-                let a = ts
-                    .attribute(c)
-                    .ok_or_else(|| Error::Profile(format!("table {}: column {c} does not exist on the server", t.name)))?;
-                let sql_type = SqlType::of(&a.attribute_type).ok_or_else(|| {
-                    Error::Profile(format!("table {}: column {c} ({}) cannot be synced", t.name, a.attribute_type))
+                let a = ts.attribute(c).ok_or_else(|| {
+                    Error::Profile(format!(
+                        "table {}: column {c} does not exist on the server",
+                        t.name
+                    ))
                 })?;
-                columns.push(column(c, sql_type, a.is_lookup(), false));
+                let sql_type = SqlType::of(&a.attribute_type).ok_or_else(|| {
+                    Error::Profile(format!(
+                        "table {}: column {c} ({}) cannot be synced",
+                        t.name, a.attribute_type
+                    ))
+                })?;
+                let mut col = column(c, sql_type, a.is_lookup(), false);
+                col.writable_on_create = a.valid_for_create;
+                col.writable_on_update = a.valid_for_update;
+                col.attribute_type = a.attribute_type.clone();
+                for l in ts.lookups.iter().filter(|l| &l.attribute == c) {
+                    let Some(target) = schema.by_logical_name(&l.target) else {
+                        continue;
+                    };
+                    // Without a navigation name the single-target convention
+                    // (navigation = attribute) is the documented default.
+                    let navigation = l.navigation.clone().unwrap_or_else(|| c.clone());
+                    col.targets.push(LookupRef {
+                        entity_set: target.entity_set.clone(),
+                        navigation,
+                    });
+                }
+                columns.push(col);
             }
             if let Rows::Some { owned, filter, .. } = &t.rows {
                 if *owned && ts.attribute("ownerid").is_none() {
-                    return Err(Error::Profile(format!("table {}: rows \"owned\" but the table has no ownerid", t.name)));
+                    return Err(Error::Profile(format!(
+                        "table {}: rows \"owned\" but the table has no ownerid",
+                        t.name
+                    )));
                 }
                 if let Some(f) = filter {
-                    let expr = parse_filter(f)
-                        .map_err(|e| Error::Profile(format!("table {}: filter {f:?} does not parse: {e}", t.name)))?;
+                    let expr = parse_filter(f).map_err(|e| {
+                        Error::Profile(format!(
+                            "table {}: filter {f:?} does not parse: {e}",
+                            t.name
+                        ))
+                    })?;
                     for col in expr.columns() {
                         if !filter_column_exists(ts, &col) {
                             return Err(Error::Profile(format!(
@@ -153,13 +203,18 @@ impl Profile {
         }
         // Who points at whom, through the lookup columns the profile keeps.
         for i in 0..tables.len() {
-            let ts = schema.by_entity_set(&tables[i].name).cloned().unwrap_or_default();
+            let ts = schema
+                .by_entity_set(&tables[i].name)
+                .cloned()
+                .unwrap_or_default();
             for c in tables[i].columns.clone() {
                 if !c.is_lookup {
                     continue;
                 }
                 for l in ts.lookups.iter().filter(|l| l.attribute == c.name) {
-                    let Some(target) = schema.by_logical_name(&l.target) else { continue };
+                    let Some(target) = schema.by_logical_name(&l.target) else {
+                        continue;
+                    };
                     if let Some(j) = tables.iter().position(|t| t.name == target.entity_set) {
                         let entry = (tables[i].name.clone(), c.name.clone());
                         if !tables[j].referenced_by.contains(&entry) {
@@ -170,24 +225,43 @@ impl Profile {
             }
         }
         for t in &tables {
-            if matches!(t.rows, Rows::Some { owned: false, filter: None, related: true }) && t.referenced_by.is_empty() {
+            if matches!(
+                t.rows,
+                Rows::Some {
+                    owned: false,
+                    filter: None,
+                    related: true
+                }
+            ) && t.referenced_by.is_empty()
+            {
                 return Err(Error::Profile(format!(
                     "table {}: rows \"related\" but no other profile table keeps a lookup column pointing at it",
                     t.name
                 )));
             }
         }
-        Ok(ResolvedProfile { tables: sync_order(tables) })
+        Ok(ResolvedProfile {
+            tables: sync_order(tables),
+        })
     }
 }
 
 fn column(name: &str, sql_type: SqlType, is_lookup: bool, hidden: bool) -> ResolvedColumn {
     ResolvedColumn {
         name: name.to_string(),
-        wire: if is_lookup { format!("_{name}_value") } else { name.to_string() },
+        wire: if is_lookup {
+            format!("_{name}_value")
+        } else {
+            name.to_string()
+        },
         sql_type,
         is_lookup,
         hidden,
+        // Hidden columns are Mooring's, never the app's to write.
+        writable_on_create: !hidden,
+        writable_on_update: !hidden,
+        targets: Vec::new(),
+        attribute_type: String::new(),
     }
 }
 
@@ -205,12 +279,17 @@ fn filter_column_exists(ts: &TableSchema, col: &str) -> bool {
 /// Tables without `related` rows first (profile order), then related ones,
 /// each after the related tables pointing at it when there is no cycle.
 fn sync_order(tables: Vec<ResolvedTable>) -> Vec<ResolvedTable> {
-    let (mut out, mut rest): (Vec<_>, Vec<_>) = tables.into_iter().partition(|t| !t.rows.is_related());
+    let (mut out, mut rest): (Vec<_>, Vec<_>) =
+        tables.into_iter().partition(|t| !t.rows.is_related());
     while !rest.is_empty() {
         let pending: HashSet<String> = rest.iter().map(|t| t.name.clone()).collect();
         let ready = rest
             .iter()
-            .position(|t| t.referenced_by.iter().all(|(from, _)| from == &t.name || !pending.contains(from)))
+            .position(|t| {
+                t.referenced_by
+                    .iter()
+                    .all(|(from, _)| from == &t.name || !pending.contains(from))
+            })
             .unwrap_or(0);
         out.push(rest.remove(ready));
     }
@@ -223,12 +302,22 @@ pub(crate) mod tests {
     use crate::profile::{Attribute, LookupTarget};
 
     fn attr(n: &str, t: &str) -> Attribute {
-        Attribute { logical_name: n.into(), attribute_type: t.into() }
+        Attribute {
+            logical_name: n.into(),
+            attribute_type: t.into(),
+            valid_for_create: true,
+            valid_for_update: true,
+        }
     }
 
     pub(crate) fn sample_schema() -> Schema {
         let common = |extra: Vec<Attribute>| {
-            let mut v = vec![attr("ownerid", "Owner"), attr("modifiedon", "DateTime"), attr("createdon", "DateTime"), attr("versionnumber", "BigInt")];
+            let mut v = vec![
+                attr("ownerid", "Owner"),
+                attr("modifiedon", "DateTime"),
+                attr("createdon", "DateTime"),
+                attr("versionnumber", "BigInt"),
+            ];
             v.extend(extra);
             v
         };
@@ -239,16 +328,33 @@ pub(crate) mod tests {
                     entity_set: "accounts".into(),
                     primary_id: "accountid".into(),
                     primary_name: Some("name".into()),
-                    attributes: common(vec![attr("accountid", "Uniqueidentifier"), attr("name", "String"), attr("revenue", "Money"), attr("numberofemployees", "Integer")]),
-                    lookups: vec![LookupTarget { attribute: "ownerid".into(), target: "systemuser".into() }],
+                    attributes: common(vec![
+                        attr("accountid", "Uniqueidentifier"),
+                        attr("name", "String"),
+                        attr("revenue", "Money"),
+                        attr("numberofemployees", "Integer"),
+                    ]),
+                    lookups: vec![LookupTarget {
+                        attribute: "ownerid".into(),
+                        target: "systemuser".into(),
+                        navigation: None,
+                    }],
                 },
                 TableSchema {
                     logical_name: "contact".into(),
                     entity_set: "contacts".into(),
                     primary_id: "contactid".into(),
                     primary_name: Some("fullname".into()),
-                    attributes: common(vec![attr("contactid", "Uniqueidentifier"), attr("firstname", "String"), attr("parentcustomerid", "Customer")]),
-                    lookups: vec![LookupTarget { attribute: "parentcustomerid".into(), target: "account".into() }],
+                    attributes: common(vec![
+                        attr("contactid", "Uniqueidentifier"),
+                        attr("firstname", "String"),
+                        attr("parentcustomerid", "Customer"),
+                    ]),
+                    lookups: vec![LookupTarget {
+                        attribute: "parentcustomerid".into(),
+                        target: "account".into(),
+                        navigation: None,
+                    }],
                 },
             ],
         }
@@ -256,16 +362,28 @@ pub(crate) mod tests {
 
     #[test]
     fn resolves_types_lookups_and_order() {
-        let p = Profile::from_json(r#"{"tables":[{"name":"accounts","columns":["name","revenue"],"rows":"related"},
-            {"name":"contacts","columns":["firstname","parentcustomerid"],"rows":"owned"}]}"#).unwrap();
+        let p = Profile::from_json(
+            r#"{"tables":[{"name":"accounts","columns":["name","revenue"],"rows":"related"},
+            {"name":"contacts","columns":["firstname","parentcustomerid"],"rows":"owned"}]}"#,
+        )
+        .unwrap();
         let r = p.resolve(&sample_schema()).unwrap();
-        assert_eq!(r.tables[0].name, "contacts", "related tables sync after their referrers");
+        assert_eq!(
+            r.tables[0].name, "contacts",
+            "related tables sync after their referrers"
+        );
         let contacts = &r.tables[0];
-        assert_eq!(contacts.column("parentcustomerid").unwrap().wire, "_parentcustomerid_value");
+        assert_eq!(
+            contacts.column("parentcustomerid").unwrap().wire,
+            "_parentcustomerid_value"
+        );
         assert!(contacts.column("modifiedon").unwrap().hidden);
         let accounts = &r.tables[1];
         assert_eq!(accounts.column("revenue").unwrap().sql_type, SqlType::Real);
-        assert_eq!(accounts.referenced_by, vec![("contacts".to_string(), "parentcustomerid".to_string())]);
+        assert_eq!(
+            accounts.referenced_by,
+            vec![("contacts".to_string(), "parentcustomerid".to_string())]
+        );
     }
 
     #[test]
@@ -273,15 +391,31 @@ pub(crate) mod tests {
         let s = sample_schema();
         let cases = [
             (r#"{"tables":[{"name":"nope","rows":"all"}]}"#, "table nope"),
-            (r#"{"tables":[{"name":"accounts","columns":["nme"]}]}"#, "column nme"),
-            (r#"{"tables":[{"name":"accounts","rows":{"filter":"bogus eq 1"}}]}"#, "column bogus"),
-            (r#"{"tables":[{"name":"accounts","rows":"related"}]}"#, "table accounts"),
+            (
+                r#"{"tables":[{"name":"accounts","columns":["nme"]}]}"#,
+                "column nme",
+            ),
+            (
+                r#"{"tables":[{"name":"accounts","rows":{"filter":"bogus eq 1"}}]}"#,
+                "column bogus",
+            ),
+            (
+                r#"{"tables":[{"name":"accounts","rows":"related"}]}"#,
+                "table accounts",
+            ),
         ];
         for (text, needle) in cases {
-            let e = Profile::from_json(text).unwrap().resolve(&s).unwrap_err().to_string();
+            let e = Profile::from_json(text)
+                .unwrap()
+                .resolve(&s)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{e} should mention {needle}");
         }
-        let ok = Profile::from_json(r#"{"tables":[{"name":"accounts","rows":{"filter":"_ownerid_value ne null"}}]}"#).unwrap();
+        let ok = Profile::from_json(
+            r#"{"tables":[{"name":"accounts","rows":{"filter":"_ownerid_value ne null"}}]}"#,
+        )
+        .unwrap();
         ok.resolve(&s).unwrap();
     }
 }

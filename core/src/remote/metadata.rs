@@ -44,6 +44,10 @@ struct AttributeDef {
     logical_name: String,
     #[serde(default)]
     attribute_type: Option<String>,
+    #[serde(default)]
+    is_valid_for_create: Option<bool>,
+    #[serde(default)]
+    is_valid_for_update: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -53,10 +57,13 @@ struct RelationshipDef {
     referencing_attribute: Option<String>,
     #[serde(default)]
     referenced_entity: Option<String>,
+    #[serde(default)]
+    referencing_entity_navigation_property_name: Option<String>,
 }
 
-const DEF_SELECT: &str = "$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute";
-const DEF_EXPAND: &str = "$expand=Attributes($select=LogicalName,AttributeType),ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity)";
+const DEF_SELECT: &str =
+    "$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute";
+const DEF_EXPAND: &str = "$expand=Attributes($select=LogicalName,AttributeType,IsValidForCreate,IsValidForUpdate),ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity,ReferencingEntityNavigationPropertyName)";
 
 impl Remote {
     pub async fn who_am_i(&self) -> Result<WhoAmI> {
@@ -66,8 +73,11 @@ impl Remote {
             user_id: String,
         }
         let resp = self.get(&self.url("WhoAmI"), None, "GET WhoAmI").await?;
-        let w: W = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol("GET WhoAmI", e.to_string()))?;
-        Ok(WhoAmI { user_id: w.user_id.to_ascii_lowercase() })
+        let w: W = serde_json::from_slice(&resp.body)
+            .map_err(|e| Error::protocol("GET WhoAmI", e.to_string()))?;
+        Ok(WhoAmI {
+            user_id: w.user_id.to_ascii_lowercase(),
+        })
     }
 
     /// The schema of the given tables (entity set names) plus the names and
@@ -75,7 +85,13 @@ impl Remote {
     /// does not know are simply absent: validation names them.
     pub async fn schema_for(&self, entity_sets: &[String]) -> Result<Schema> {
         let what = "GET EntityDefinitions";
-        let resp = self.get(&self.url(&format!("EntityDefinitions?{DEF_SELECT}")), None, what).await?;
+        let resp = self
+            .get(
+                &self.url(&format!("EntityDefinitions?{DEF_SELECT}")),
+                None,
+                what,
+            )
+            .await?;
         let list: List<EntityDef> =
             serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(what, e.to_string()))?;
         let mut schema = Schema::default();
@@ -83,15 +99,20 @@ impl Remote {
             schema.tables.push(to_table(def));
         }
         for set in entity_sets {
-            let Some(idx) = schema.tables.iter().position(|t| &t.entity_set == set) else { continue };
+            let Some(idx) = schema.tables.iter().position(|t| &t.entity_set == set) else {
+                continue;
+            };
             if !schema.tables[idx].attributes.is_empty() {
                 continue; // the list already carried the details
             }
             let logical = schema.tables[idx].logical_name.clone();
             let what = format!("GET EntityDefinitions(LogicalName='{logical}')");
-            let url = self.url(&format!("EntityDefinitions(LogicalName='{logical}')?{DEF_SELECT}&{DEF_EXPAND}"));
+            let url = self.url(&format!(
+                "EntityDefinitions(LogicalName='{logical}')?{DEF_SELECT}&{DEF_EXPAND}"
+            ));
             let resp = self.get(&url, None, &what).await?;
-            let def: EntityDef = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(&what, e.to_string()))?;
+            let def: EntityDef = serde_json::from_slice(&resp.body)
+                .map_err(|e| Error::protocol(&what, e.to_string()))?;
             schema.tables[idx] = to_table(def);
         }
         Ok(schema)
@@ -116,17 +137,23 @@ impl Remote {
             values: Vec<i64>,
         }
         let names: Vec<String> = logical_names.iter().map(|n| format!("'{n}'")).collect();
-        let url = self.url(&format!("RetrieveTotalRecordCount(EntityNames=[{}])", names.join(",")));
+        let url = self.url(&format!(
+            "RetrieveTotalRecordCount(EntityNames=[{}])",
+            names.join(",")
+        ));
         let what = "GET RetrieveTotalRecordCount";
         let resp = match self.get(&url, None, what).await {
             Ok(r) => r,
-            Err(e @ (Error::Auth(_) | Error::TokenProvider(_) | Error::Network(_))) => return Err(e),
+            Err(e @ (Error::Auth(_) | Error::TokenProvider(_) | Error::Network(_))) => {
+                return Err(e);
+            }
             Err(e) => {
                 debug!("no row totals: {e}");
                 return Ok(HashMap::new());
             }
         };
-        let o: Outer = serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(what, e.to_string()))?;
+        let o: Outer =
+            serde_json::from_slice(&resp.body).map_err(|e| Error::protocol(what, e.to_string()))?;
         Ok(o.collection
             .keys
             .into_iter()
@@ -140,19 +167,32 @@ fn to_table(def: EntityDef) -> TableSchema {
     let logical = def.logical_name;
     TableSchema {
         entity_set: def.entity_set_name.unwrap_or_else(|| format!("{logical}s")),
-        primary_id: def.primary_id_attribute.unwrap_or_else(|| format!("{logical}id")),
+        primary_id: def
+            .primary_id_attribute
+            .unwrap_or_else(|| format!("{logical}id")),
         primary_name: def.primary_name_attribute,
         attributes: def
             .attributes
             .unwrap_or_default()
             .into_iter()
-            .map(|a| Attribute { logical_name: a.logical_name, attribute_type: a.attribute_type.unwrap_or_default() })
+            .map(|a| Attribute {
+                logical_name: a.logical_name,
+                attribute_type: a.attribute_type.unwrap_or_default(),
+                valid_for_create: a.is_valid_for_create.unwrap_or(true),
+                valid_for_update: a.is_valid_for_update.unwrap_or(true),
+            })
             .collect(),
         lookups: def
             .many_to_one_relationships
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|r| Some(LookupTarget { attribute: r.referencing_attribute?, target: r.referenced_entity? }))
+            .filter_map(|r| {
+                Some(LookupTarget {
+                    attribute: r.referencing_attribute?,
+                    target: r.referenced_entity?,
+                    navigation: r.referencing_entity_navigation_property_name,
+                })
+            })
             .collect(),
         logical_name: logical,
     }

@@ -71,8 +71,9 @@ impl RemoteConfig {
     }
 }
 
-/// What a GET answered, body fully read.
+/// What a request answered (a success status), body fully read.
 pub struct Response {
+    pub status: u16,
     pub body: bytes::Bytes,
     pub headers: HeaderMap,
 }
@@ -119,6 +120,26 @@ impl Remote {
     /// as given (server links byte for byte). `what` names the request in
     /// errors (no query string: filters may hold user data).
     pub async fn get(&self, url: &str, prefer: Option<&str>, what: &str) -> Result<Response> {
+        let headers: Vec<(&str, String)> = prefer
+            .map(|p| ("Prefer", p.to_string()))
+            .into_iter()
+            .collect();
+        self.send(reqwest::Method::GET, url, &headers, None, what)
+            .await
+    }
+
+    /// Any request (the outbox's PATCH, DELETE and `$batch` POST) with the
+    /// documented headers, extra `headers`, an optional body, and the same
+    /// retry policy as reads: a write is only retried when the outbox made it
+    /// idempotent, which every outbox request is (docs/outbox.md).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        extra: &[(&str, String)],
+        body: Option<bytes::Bytes>,
+        what: &str,
+    ) -> Result<Response> {
         let url = self.absolute(url, what)?;
         let url = url.as_str();
         let mut retries = 0u32;
@@ -128,13 +149,17 @@ impl Remote {
             let token = self.tokens.token(refreshed).map_err(Error::TokenProvider)?;
             let mut req = self
                 .http
-                .get(url)
+                .request(method.clone(), url)
                 .header("Accept", "application/json")
                 .header("OData-MaxVersion", "4.0")
                 .header("OData-Version", "4.0")
                 .bearer_auth(token.expose());
-            if let Some(p) = prefer {
-                req = req.header("Prefer", p);
+            for (k, v) in extra {
+                req = req.header(*k, v.as_str());
+            }
+            if let Some(b) = &body {
+                // Bytes clones share the buffer: a retry costs no copy.
+                req = req.body(b.clone());
             }
             let outcome = match req.send().await {
                 Ok(resp) => {
@@ -162,7 +187,11 @@ impl Remote {
                 }
             };
             if status.is_success() {
-                return Ok(Response { body, headers });
+                return Ok(Response {
+                    status: status.as_u16(),
+                    body,
+                    headers,
+                });
             }
             let odata = parse_error_body(&body);
             if odata

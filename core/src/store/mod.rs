@@ -5,12 +5,15 @@
 
 mod checkpoint;
 mod migrate;
+mod outbox;
 mod query;
 mod state;
 mod watch;
 mod write;
 
 pub use migrate::Migration;
+pub use outbox::{Ack, Entry, LocalWrite, Op, SyncErrorRecord};
+pub(crate) use outbox::cell as cell_of;
 pub use query::{Filter, Query, Row, Sort};
 pub use state::{Phase, TableState};
 pub use watch::WatchHandle;
@@ -77,6 +80,7 @@ impl Store {
         // if that thread falls behind.
         writer.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         state::create_meta_tables(&writer)?;
+        outbox::create_tables(&writer)?;
         let tables = migrate::read_catalog(&writer)?;
         let checkpointer = checkpoint::Checkpointer::start(&path);
         Ok(Store {

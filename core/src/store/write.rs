@@ -153,6 +153,8 @@ impl Store {
             let tx = w.transaction()?;
             let upserted = upsert_rows(&tx, t, rows, new_state.generation)?;
             let mut removed = delete_keys(&tx, t, deleted)?;
+            // Rows with pending local changes keep their local values.
+            super::outbox::overlay_pending(&tx, t, rows, deleted)?;
             if sweep_old {
                 removed += sweep(&tx, t, new_state.generation)?;
             }

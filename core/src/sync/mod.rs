@@ -111,6 +111,16 @@ impl SyncEngine {
         &self.profile
     }
 
+    /// The Web API client (the outbox's upload uses it too).
+    pub fn remote(&self) -> &Remote {
+        &self.remote
+    }
+
+    /// The write side of this mirror for the resolved profile.
+    pub fn outbox(&self, config: crate::outbox::OutboxConfig) -> crate::outbox::Outbox {
+        crate::outbox::Outbox::new(self.store.clone(), self.profile.clone(), config)
+    }
+
     /// Initial sync of every table that needs one (or resumes it), then one
     /// delta sync of every table.
     pub async fn sync(&self, progress: ProgressFn) -> Result<Summary> {

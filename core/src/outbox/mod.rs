@@ -1,0 +1,278 @@
+//! Offline writes: the app's `create` / `update` / `delete` (validated
+//! against the resolved profile, applied to the mirror and queued in one
+//! transaction), the pending count, the sync-errors list (retry, discard)
+//! and `upload()`. The queue's SQL lives in `store/outbox.rs`; the upload
+//! (batches, idempotency, conflicts) in `upload.rs`; the multipart format
+//! in `batch.rs`. Rules and decisions: docs/outbox.md.
+
+mod batch;
+mod upload;
+mod validate;
+
+pub use crate::store::Op;
+pub use upload::UploadSummary;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as J};
+
+use crate::error::Result;
+use crate::profile::{ResolvedProfile, ResolvedTable};
+use crate::store::{LocalWrite, Store, SyncErrorRecord};
+
+/// A local write the profile does not allow. Names what is wrong; nothing
+/// was written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("table {0} is not in the offline profile")]
+    UnknownTable(String),
+    #[error("table {table}: column {column} is not in the offline profile")]
+    UnknownColumn { table: String, column: String },
+    #[error("table {table}: column {column} expects {expected}, got {got}")]
+    WrongType {
+        table: String,
+        column: String,
+        expected: String,
+        got: String,
+    },
+    #[error("table {table}: column {column} is read-only")]
+    ReadOnly { table: String, column: String },
+    #[error("table {table}: lookup {column} points at {id}, which is not in the mirror")]
+    MissingLookupTarget {
+        table: String,
+        column: String,
+        id: String,
+    },
+    #[error("table {table}: no row {id}")]
+    RowNotFound { table: String, id: String },
+    #[error("table {table}: row {id} already exists")]
+    RowExists { table: String, id: String },
+    #[error("values must be a JSON object")]
+    NotAnObject,
+    #[error("no sync error {0}")]
+    NoSuchSyncError(i64),
+}
+
+/// Per table: what happens when the server's row changed since the local
+/// change was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConflictMode {
+    /// Power Apps' default: the columns the user changed overwrite the
+    /// server's; other columns keep the server's values.
+    #[default]
+    LastWriteWins,
+    /// `If-Match` with the row's ETag when the change was made: a row
+    /// changed on the server since refuses the change (412), the server
+    /// wins and the conflict is recorded as a sync error.
+    Detect,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboxConfig {
+    /// Changes per `$batch` change set (1..=1000; 1 sends single requests).
+    pub batch_size: usize,
+    /// Per table (entity set name); tables not listed use last-write-wins.
+    pub conflict: HashMap<String, ConflictMode>,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            batch_size: 100,
+            conflict: HashMap::new(),
+        }
+    }
+}
+
+/// A change the server refused (or that could not be sent), as the app
+/// lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncError {
+    pub id: i64,
+    /// Unix ms when it was refused.
+    pub at_ms: i64,
+    pub table: String,
+    pub row_id: String,
+    pub action: Op,
+    /// The change's columns and values.
+    pub data: Map<String, J>,
+    pub status: u16,
+    /// The OData error code (often empty on Dataverse).
+    pub code: String,
+    pub message: String,
+    pub kind: SyncErrorKind,
+}
+
+/// The types Power Apps shows for sync errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncErrorKind {
+    Conflict,
+    RecordNotFound,
+    Other,
+}
+
+impl From<SyncErrorRecord> for SyncError {
+    fn from(r: SyncErrorRecord) -> Self {
+        let kind = match r.status {
+            412 => SyncErrorKind::Conflict,
+            404 => SyncErrorKind::RecordNotFound,
+            _ => SyncErrorKind::Other,
+        };
+        SyncError {
+            id: r.id,
+            at_ms: r.at_ms,
+            table: r.table,
+            row_id: r.row_id,
+            action: r.action,
+            data: r.data,
+            status: r.status,
+            code: r.code,
+            message: r.message,
+            kind,
+        }
+    }
+}
+
+/// The app's write side of one mirror. Cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    profile: ResolvedProfile,
+    config: OutboxConfig,
+    /// One upload at a time (a second caller waits, then finds less to do).
+    uploading: tokio::sync::Mutex<()>,
+}
+
+impl Outbox {
+    pub fn new(store: Store, profile: ResolvedProfile, config: OutboxConfig) -> Outbox {
+        Outbox {
+            inner: Arc::new(Inner {
+                store,
+                profile,
+                config,
+                uploading: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &OutboxConfig {
+        &self.inner.config
+    }
+
+    fn table(&self, name: &str) -> Result<&ResolvedTable> {
+        self.inner
+            .profile
+            .tables
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| WriteError::UnknownTable(name.to_string()).into())
+    }
+
+    fn conflict_mode(&self, table: &str) -> ConflictMode {
+        self.inner
+            .config
+            .conflict
+            .get(table)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Creates a row locally with a client-generated GUID (returned) and
+    /// queues its upload. Blocking (SQLite): call off the UI thread.
+    pub fn create(&self, table: &str, values: &Map<String, J>) -> Result<String> {
+        let t = self.table(table)?;
+        let (data, binds) = validate::check(&self.inner.store, t, values, Op::Create)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.inner.store.local_write(
+            t,
+            &LocalWrite {
+                op: Op::Create,
+                row_id: id.clone(),
+                data,
+                binds,
+            },
+        )?;
+        Ok(id)
+    }
+
+    /// Changes columns of a row locally and queues the change.
+    pub fn update(&self, table: &str, id: &str, values: &Map<String, J>) -> Result<()> {
+        let t = self.table(table)?;
+        let id = validate::row_id(t, id)?;
+        let (data, binds) = validate::check(&self.inner.store, t, values, Op::Update)?;
+        self.inner.store.local_write(
+            t,
+            &LocalWrite {
+                op: Op::Update,
+                row_id: id,
+                data,
+                binds,
+            },
+        )
+    }
+
+    /// Deletes a row locally and queues the delete.
+    pub fn delete(&self, table: &str, id: &str) -> Result<()> {
+        let t = self.table(table)?;
+        let id = validate::row_id(t, id)?;
+        self.inner.store.local_write(
+            t,
+            &LocalWrite {
+                op: Op::Delete,
+                row_id: id,
+                data: Map::new(),
+                binds: Map::new(),
+            },
+        )
+    }
+
+    /// Changes waiting for upload (merged per row, as Power Apps counts).
+    pub fn pending_count(&self) -> Result<u64> {
+        self.inner.store.pending_count()
+    }
+
+    pub fn sync_errors(&self) -> Result<Vec<SyncError>> {
+        Ok(self
+            .inner
+            .store
+            .sync_errors()?
+            .into_iter()
+            .map(SyncError::from)
+            .collect())
+    }
+
+    pub fn sync_error_count(&self) -> Result<u64> {
+        self.inner.store.sync_error_count()
+    }
+
+    /// Queues the error's change again over the row's current values (a
+    /// create of a row the server lacks stays a create; an update of a row
+    /// the server deleted becomes a create), and removes it from the list.
+    pub fn retry_sync_error(&self, id: i64) -> Result<()> {
+        let e = self
+            .inner
+            .store
+            .sync_error(id)?
+            .ok_or(WriteError::NoSuchSyncError(id))?;
+        let t = self.table(&e.table)?;
+        self.inner.store.retry_sync_error(t, id)
+    }
+
+    /// Forgets the error; the row keeps the server's state.
+    pub fn discard_sync_error(&self, id: i64) -> Result<()> {
+        if self.inner.store.discard_sync_error(id)? {
+            Ok(())
+        } else {
+            Err(WriteError::NoSuchSyncError(id).into())
+        }
+    }
+}

@@ -1,0 +1,764 @@
+//! The outbox's SQLite side: the queue of local changes (`mooring_outbox`)
+//! and the sync-errors list (`mooring_sync_errors`), and every transaction
+//! that touches them together with the mirror: a local write (mirror row +
+//! queue entry, merged with earlier entries of the row), an acknowledged
+//! upload (entry gone, server state in), a rejected change (moved to the
+//! errors, row back to the server's state), a retried error. Also the
+//! overlay that keeps pending local values over downloaded rows. The rules
+//! are in docs/outbox.md; the validation and the network are in `outbox/`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value as J};
+
+use super::{Store, q};
+use crate::error::Result;
+use crate::outbox::WriteError;
+use crate::profile::{ResolvedTable, SqlType};
+use crate::value::{RowData, Value};
+
+/// What one queue entry does to its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+    fn parse(s: &str) -> Op {
+        match s {
+            "create" => Op::Create,
+            "delete" => Op::Delete,
+            _ => Op::Update,
+        }
+    }
+}
+
+/// One queue entry: the merged change of one row (a row has two only when
+/// a later edit points a lookup at a row created after the first entry,
+/// so the parent's create goes first).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub seq: i64,
+    pub table: String,
+    pub row_id: String,
+    pub op: Op,
+    /// Changed columns → values (app JSON: text, integer, real, null).
+    pub data: Map<String, J>,
+    /// Lookup column → [target entity set, navigation property].
+    pub binds: Map<String, J>,
+    /// The row's ETag when the first local change was made: what detect
+    /// mode sends in `If-Match`.
+    pub base_etag: Option<String>,
+    /// Bumped by every merge: an upload acknowledges only what it sent.
+    pub version: i64,
+    /// Sent at least once: the server may hold it, so a later local delete
+    /// must reach the server (create+delete = nothing only if never sent).
+    pub sent: bool,
+    pub created_ms: i64,
+}
+
+/// A change the server refused, kept for the app to retry or discard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncErrorRecord {
+    pub id: i64,
+    pub at_ms: i64,
+    pub table: String,
+    pub row_id: String,
+    pub action: Op,
+    pub data: Map<String, J>,
+    pub binds: Map<String, J>,
+    /// HTTP status (0: refused locally, e.g. the table left the profile).
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// A local write, validated by `outbox/` against the profile.
+#[derive(Clone, Debug)]
+pub struct LocalWrite {
+    pub op: Op,
+    pub row_id: String,
+    pub data: Map<String, J>,
+    pub binds: Map<String, J>,
+}
+
+pub(crate) fn create_tables(c: &Connection) -> Result<()> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS mooring_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            tbl TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            data TEXT NOT NULL,
+            binds TEXT NOT NULL,
+            base_etag TEXT,
+            version INTEGER NOT NULL DEFAULT 1,
+            sent INTEGER NOT NULL DEFAULT 0,
+            created_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS mooring_outbox_row ON mooring_outbox (tbl, row_id);
+        CREATE TABLE IF NOT EXISTS mooring_sync_errors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at_ms INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            data TEXT NOT NULL,
+            binds TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL
+        );",
+    )?;
+    Ok(())
+}
+
+fn to_map(text: &str) -> Map<String, J> {
+    // Written by this module from a Map: anything else is treated as empty
+    // rather than failing the whole queue.
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn to_text(m: &Map<String, J>) -> String {
+    J::Object(m.clone()).to_string()
+}
+
+const ENTRY_COLS: &str = "seq, tbl, row_id, op, data, binds, base_etag, version, sent, created_ms";
+
+fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        seq: r.get(0)?,
+        table: r.get(1)?,
+        row_id: r.get(2)?,
+        op: Op::parse(&r.get::<_, String>(3)?),
+        data: to_map(&r.get::<_, String>(4)?),
+        binds: to_map(&r.get::<_, String>(5)?),
+        base_etag: r.get(6)?,
+        version: r.get(7)?,
+        sent: r.get::<_, i64>(8)? != 0,
+        created_ms: r.get(9)?,
+    })
+}
+
+fn entries_for_row(c: &Connection, table: &str, id: &str) -> Result<Vec<Entry>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE tbl = ?1 AND row_id = ?2 ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(params![table, id], read_entry)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn insert_entry(c: &Connection, e: &Entry) -> Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO mooring_outbox (tbl, row_id, op, data, binds, base_etag, version, sent, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        e.table,
+        e.row_id,
+        e.op.as_str(),
+        to_text(&e.data),
+        to_text(&e.binds),
+        e.base_etag,
+        e.version,
+        e.sent as i64,
+        e.created_ms
+    ])?;
+    Ok(c.last_insert_rowid())
+}
+
+/// A JSON value of the app (already validated) as a SQLite cell.
+pub(crate) fn cell(sql_type: SqlType, v: &J) -> Value {
+    match (sql_type, v) {
+        (_, J::Null) => Value::Null,
+        (SqlType::Integer, J::Bool(b)) => Value::Integer(*b as i64),
+        (SqlType::Integer, J::Number(n)) => n.as_i64().map(Value::Integer).unwrap_or(Value::Null),
+        (SqlType::Real, J::Number(n)) => n.as_f64().map(Value::Real).unwrap_or(Value::Null),
+        (_, J::String(s)) => Value::Text(s.clone()),
+        (_, other) => Value::Text(other.to_string()),
+    }
+}
+
+/// Applies an entry's values to the mirror row (creating it for a create
+/// the row of which is missing, removing it for a delete).
+fn apply_entry(
+    c: &Connection,
+    t: &ResolvedTable,
+    op: Op,
+    id: &str,
+    data: &Map<String, J>,
+) -> Result<()> {
+    match op {
+        Op::Delete => {
+            c.prepare_cached(&format!(
+                "DELETE FROM {} WHERE {} = ?1",
+                q(&t.name),
+                q(&t.key)
+            ))?
+            .execute([id])?;
+            return Ok(());
+        }
+        Op::Create => {
+            c.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO {} ({}, \"_gen\", \"_pending\")
+                 VALUES (?1, coalesce((SELECT generation FROM mooring_tables WHERE name = ?2), 1), 1)",
+                q(&t.name),
+                q(&t.key)
+            ))?
+            .execute(params![id, t.name])?;
+        }
+        Op::Update => {}
+    }
+    let mut sets = vec!["\"_pending\" = 1".to_string()];
+    let mut vals: Vec<Value> = Vec::new();
+    for (name, v) in data {
+        // Only the profile's columns: a column that left the profile is
+        // simply not applied.
+        let Some(col) = t.column(name) else { continue };
+        vals.push(cell(col.sql_type, v));
+        sets.push(format!("{} = ?{}", q(&col.name), vals.len() + 1));
+    }
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {} = ?1",
+        q(&t.name),
+        sets.join(", "),
+        q(&t.key)
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    stmt.raw_bind_parameter(1, id)?;
+    for (i, v) in vals.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 2, v)?;
+    }
+    stmt.raw_execute()?;
+    Ok(())
+}
+
+/// Re-applies the queue entries of the row over whatever the mirror holds
+/// now, then sets `_pending` from whether entries remain.
+fn reapply_row(c: &Connection, t: &ResolvedTable, id: &str) -> Result<()> {
+    let entries = entries_for_row(c, &t.name, id)?;
+    for e in &entries {
+        apply_entry(c, t, e.op, id, &e.data)?;
+    }
+    c.prepare_cached(&format!(
+        "UPDATE {} SET \"_pending\" = ?2 WHERE {} = ?1",
+        q(&t.name),
+        q(&t.key)
+    ))?
+    .execute(params![id, !entries.is_empty() as i64])?;
+    Ok(())
+}
+
+/// After a downloaded page is written: rows of the page (or deleted by it)
+/// that have pending local changes get their local values back, so a
+/// download never loses a local change (last write wins per column, the
+/// local write being the later one until it is uploaded).
+pub(crate) fn overlay_pending(
+    c: &Connection,
+    t: &ResolvedTable,
+    rows: &[RowData],
+    deleted: &[String],
+) -> Result<()> {
+    let any: bool = c
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM mooring_outbox WHERE tbl = ?1)")?
+        .query_row([&t.name], |r| r.get(0))?;
+    if !any {
+        return Ok(());
+    }
+    let keys: HashSet<&str> = rows
+        .iter()
+        .map(|r| r.key.as_str())
+        .chain(deleted.iter().map(|k| k.as_str()))
+        .collect();
+    let pending: Vec<String> = {
+        let mut stmt =
+            c.prepare_cached("SELECT DISTINCT row_id FROM mooring_outbox WHERE tbl = ?1")?;
+        let ids = stmt.query_map([&t.name], |r| r.get::<_, String>(0))?;
+        ids.collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|id| keys.contains(id.as_str()))
+            .collect()
+    };
+    for id in pending {
+        reapply_row(c, t, &id)?;
+    }
+    Ok(())
+}
+
+/// Upserts a row as the server has it (after an upload or a revert).
+fn write_server_row(c: &Connection, t: &ResolvedTable, row: &RowData) -> Result<()> {
+    let mut names = vec![q(&t.key)];
+    names.extend(t.columns.iter().map(|c| q(&c.name)));
+    names.push("\"_etag\"".into());
+    let width = names.len();
+    let marks: Vec<String> = (1..=width).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {t} ({names}, \"_gen\") VALUES ({marks}, coalesce((SELECT generation FROM mooring_tables WHERE name = ?{g}), 1))
+         ON CONFLICT({key}) DO UPDATE SET {updates}",
+        t = q(&t.name),
+        names = names.join(", "),
+        marks = marks.join(", "),
+        g = width + 1,
+        key = q(&t.key),
+        updates = updates.join(", ")
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    stmt.raw_bind_parameter(1, &row.key)?;
+    for i in 0..t.columns.len() {
+        match row.values.get(i) {
+            Some(v) => stmt.raw_bind_parameter(i + 2, v)?,
+            None => stmt.raw_bind_parameter(i + 2, rusqlite::types::Null)?,
+        }
+    }
+    stmt.raw_bind_parameter(width, &row.etag)?;
+    stmt.raw_bind_parameter(width + 1, &t.name)?;
+    stmt.raw_execute()?;
+    Ok(())
+}
+
+fn row_etag(c: &Connection, t: &ResolvedTable, id: &str) -> Result<Option<Option<String>>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT \"_etag\" FROM {} WHERE {} = ?1",
+        q(&t.name),
+        q(&t.key)
+    ))?
+    .query_row([id], |r| r.get::<_, Option<String>>(0))
+    .optional()?)
+}
+
+/// The newest pending create of a row, if any (parent-before-child order).
+fn pending_create_seq(c: &Connection, table: &str, id: &str) -> Result<Option<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT max(seq) FROM mooring_outbox WHERE tbl = ?1 AND row_id = ?2 AND op = 'create'",
+    )?
+    .query_row(params![table, id], |r| r.get::<_, Option<i64>>(0))?)
+}
+
+/// The mirror + queue part of a local write, inside `c`'s transaction.
+fn local_write_tx(c: &Connection, t: &ResolvedTable, w: &LocalWrite, now: i64) -> Result<()> {
+    let entries = entries_for_row(c, &t.name, &w.row_id)?;
+    let etag = row_etag(c, t, &w.row_id)?;
+    match w.op {
+        Op::Create => {
+            if etag.is_some() || !entries.is_empty() {
+                return Err(WriteError::RowExists {
+                    table: t.name.clone(),
+                    id: w.row_id.clone(),
+                }
+                .into());
+            }
+            apply_entry(c, t, Op::Create, &w.row_id, &w.data)?;
+            insert_entry(
+                c,
+                &Entry {
+                    seq: 0,
+                    table: t.name.clone(),
+                    row_id: w.row_id.clone(),
+                    op: Op::Create,
+                    data: w.data.clone(),
+                    binds: w.binds.clone(),
+                    base_etag: None,
+                    version: 1,
+                    sent: false,
+                    created_ms: now,
+                },
+            )?;
+        }
+        Op::Update => {
+            let Some(etag) = etag else {
+                return Err(WriteError::RowNotFound {
+                    table: t.name.clone(),
+                    id: w.row_id.clone(),
+                }
+                .into());
+            };
+            apply_entry(c, t, Op::Update, &w.row_id, &w.data)?;
+            let mut merge_into = entries.last().filter(|e| e.op != Op::Delete).cloned();
+            if let Some(last) = &merge_into {
+                // A lookup pointing at a row created after `last` must not
+                // travel before that create: queue it as its own entry.
+                for (col, target) in &w.binds {
+                    let Some(target_set) = target.get(0).and_then(|v| v.as_str()) else {
+                        continue;
+                    };
+                    let Some(id) = w.data.get(col).and_then(|v| v.as_str()) else {
+                        continue;
+                    };
+                    if pending_create_seq(c, target_set, id)?.is_some_and(|s| s > last.seq) {
+                        merge_into = None;
+                        break;
+                    }
+                }
+            }
+            match merge_into {
+                Some(mut e) => {
+                    for (k, v) in &w.data {
+                        e.data.insert(k.clone(), v.clone());
+                    }
+                    for (k, v) in &w.binds {
+                        e.binds.insert(k.clone(), v.clone());
+                    }
+                    c.prepare_cached("UPDATE mooring_outbox SET data = ?2, binds = ?3, version = version + 1 WHERE seq = ?1")?
+                        .execute(params![e.seq, to_text(&e.data), to_text(&e.binds)])?;
+                }
+                None => {
+                    let base_etag = entries.first().map(|e| e.base_etag.clone()).unwrap_or(etag);
+                    insert_entry(
+                        c,
+                        &Entry {
+                            seq: 0,
+                            table: t.name.clone(),
+                            row_id: w.row_id.clone(),
+                            op: Op::Update,
+                            data: w.data.clone(),
+                            binds: w.binds.clone(),
+                            base_etag,
+                            version: 1,
+                            sent: false,
+                            created_ms: now,
+                        },
+                    )?;
+                }
+            }
+        }
+        Op::Delete => {
+            let Some(etag) = etag else {
+                return Err(WriteError::RowNotFound {
+                    table: t.name.clone(),
+                    id: w.row_id.clone(),
+                }
+                .into());
+            };
+            apply_entry(c, t, Op::Delete, &w.row_id, &w.data)?;
+            let unsent_create = entries
+                .first()
+                .is_some_and(|e| e.op == Op::Create && !e.sent);
+            let base_etag = entries.first().map(|e| e.base_etag.clone()).unwrap_or(etag);
+            c.prepare_cached("DELETE FROM mooring_outbox WHERE tbl = ?1 AND row_id = ?2")?
+                .execute(params![t.name, w.row_id])?;
+            if !unsent_create {
+                insert_entry(
+                    c,
+                    &Entry {
+                        seq: 0,
+                        table: t.name.clone(),
+                        row_id: w.row_id.clone(),
+                        op: Op::Delete,
+                        data: Map::new(),
+                        binds: Map::new(),
+                        base_etag,
+                        version: 1,
+                        sent: false,
+                        created_ms: now,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the upload learned about one sent entry.
+#[derive(Clone, Debug)]
+pub struct Ack {
+    pub seq: i64,
+    /// The entry's version when it was sent.
+    pub version: i64,
+    /// The row as the server now has it (None: deleted or unknown).
+    pub server_row: Option<RowData>,
+}
+
+impl Store {
+    /// A validated local write: mirror row and queue entry in one
+    /// transaction, merged with the row's earlier entries.
+    pub fn local_write(&self, t: &ResolvedTable, w: &LocalWrite) -> Result<()> {
+        {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            local_write_tx(&tx, t, w, crate::sync::now_ms())?;
+            tx.commit()?;
+        }
+        self.committed();
+        self.inner.watches.notify(self, &t.name);
+        Ok(())
+    }
+
+    /// Changes waiting for upload (merged entries: changes, not rows).
+    pub fn pending_count(&self) -> Result<u64> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT count(*) FROM mooring_outbox", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+        })
+    }
+
+    /// The queue, oldest first, at most `limit` entries.
+    pub fn outbox_head(&self, limit: usize) -> Result<Vec<Entry>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLS} FROM mooring_outbox ORDER BY seq LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([limit as i64], read_entry)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Marks entries as sent, before they go out (see `Entry::sent`).
+    pub fn outbox_mark_sent(&self, seqs: &[i64]) -> Result<()> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE mooring_outbox SET sent = 1 WHERE seq = ?1")?;
+            for s in seqs {
+                stmt.execute([s])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Uploaded entries: each leaves the queue unless it changed since it
+    /// was sent (then it goes again, idempotently); the server's state of
+    /// the row comes in with pending values kept over it.
+    pub fn outbox_ack(&self, tables: &[&ResolvedTable], acks: &[Ack]) -> Result<()> {
+        let mut touched = BTreeMap::new();
+        {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            for a in acks {
+                let Some(e) = tx
+                    .prepare_cached(&format!(
+                        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
+                    ))?
+                    .query_row([a.seq], read_entry)
+                    .optional()?
+                else {
+                    continue;
+                };
+                let Some(t) = tables.iter().find(|t| t.name == e.table) else {
+                    continue;
+                };
+                if e.version == a.version {
+                    tx.prepare_cached("DELETE FROM mooring_outbox WHERE seq = ?1")?
+                        .execute([a.seq])?;
+                }
+                if let Some(row) = &a.server_row {
+                    write_server_row(&tx, t, row)?;
+                }
+                reapply_row(&tx, t, &e.row_id)?;
+                touched.insert(t.name.clone(), ());
+            }
+            tx.commit()?;
+        }
+        self.committed();
+        for name in touched.keys() {
+            self.inner.watches.notify(self, name);
+        }
+        Ok(())
+    }
+
+    /// A change the server refused: it moves to the sync errors and the
+    /// mirror row returns to the server's state (`server_row`, or gone).
+    pub fn outbox_reject(
+        &self,
+        t: &ResolvedTable,
+        seq: i64,
+        status: u16,
+        code: &str,
+        message: &str,
+        server_row: Option<&RowData>,
+    ) -> Result<()> {
+        {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            let Some(e) = tx
+                .prepare_cached(&format!(
+                    "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
+                ))?
+                .query_row([seq], read_entry)
+                .optional()?
+            else {
+                return Ok(());
+            };
+            tx.prepare_cached(
+                "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                crate::sync::now_ms(),
+                e.table,
+                e.row_id,
+                e.op.as_str(),
+                to_text(&e.data),
+                to_text(&e.binds),
+                status,
+                code,
+                message
+            ])?;
+            tx.prepare_cached("DELETE FROM mooring_outbox WHERE seq = ?1")?
+                .execute([seq])?;
+            match server_row {
+                Some(row) => write_server_row(&tx, t, row)?,
+                None => {
+                    tx.prepare_cached(&format!(
+                        "DELETE FROM {} WHERE {} = ?1",
+                        q(&t.name),
+                        q(&t.key)
+                    ))?
+                    .execute([&e.row_id])?;
+                }
+            }
+            reapply_row(&tx, t, &e.row_id)?;
+            tx.commit()?;
+        }
+        self.committed();
+        self.inner.watches.notify(self, &t.name);
+        Ok(())
+    }
+
+    /// A queue entry whose table left the profile: moved to the errors as
+    /// is (no mirror table to revert).
+    pub fn outbox_reject_orphan(&self, seq: i64, message: &str) -> Result<()> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message)
+             SELECT ?2, tbl, row_id, op, data, binds, 0, '', ?3 FROM mooring_outbox WHERE seq = ?1",
+            params![seq, crate::sync::now_ms(), message],
+        )?;
+        tx.execute("DELETE FROM mooring_outbox WHERE seq = ?1", [seq])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn sync_errors(&self) -> Result<Vec<SyncErrorRecord>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], read_error)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    pub fn sync_error_count(&self) -> Result<u64> {
+        self.with_reader(|c| {
+            Ok(
+                c.query_row("SELECT count(*) FROM mooring_sync_errors", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64,
+            )
+        })
+    }
+
+    /// Forgets a sync error (the mirror already holds the server's state).
+    /// False when there was no such error.
+    pub fn discard_sync_error(&self, id: i64) -> Result<bool> {
+        let w = self.writer()?;
+        Ok(w.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])? > 0)
+    }
+
+    /// Re-queues a sync error's change over the row's current state, in one
+    /// transaction with its removal from the list. `t` is its table.
+    pub fn retry_sync_error(&self, t: &ResolvedTable, id: i64) -> Result<()> {
+        {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            let Some(e) = tx
+                .query_row(
+                    "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
+                    [id],
+                    read_error,
+                )
+                .optional()?
+            else {
+                return Err(WriteError::NoSuchSyncError(id).into());
+            };
+            let exists = row_etag(&tx, t, &e.row_id)?.is_some();
+            // A create whose row is back (or an update of a row the server
+            // no longer has) changes kind: the user's values go up either way.
+            let op = match (e.action, exists) {
+                (Op::Create, true) => Op::Update,
+                (Op::Update, false) => Op::Create,
+                (Op::Delete, false) => {
+                    tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
+                    tx.commit()?;
+                    return Ok(());
+                }
+                (op, _) => op,
+            };
+            let data: Map<String, J> = e
+                .data
+                .into_iter()
+                .filter(|(k, _)| t.column(k).is_some())
+                .collect();
+            let w = LocalWrite {
+                op,
+                row_id: e.row_id.clone(),
+                data,
+                binds: e.binds,
+            };
+            local_write_tx(&tx, t, &w, crate::sync::now_ms())?;
+            tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
+            tx.commit()?;
+        }
+        self.committed();
+        self.inner.watches.notify(self, &t.name);
+        Ok(())
+    }
+
+    /// The table of a sync error (to find its profile table).
+    pub fn sync_error(&self, id: i64) -> Result<Option<SyncErrorRecord>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
+                [id],
+                read_error,
+            )
+            .optional()?)
+        })
+    }
+
+    /// Whether a row exists in a mirror table (lookup validation).
+    pub fn row_exists(&self, table: &str, id: &str) -> Result<bool> {
+        let cols = self.table_columns(table)?;
+        self.with_reader(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+                q(table),
+                q(&cols.key)
+            ))?
+            .query_row([id], |r| r.get(0))?)
+        })
+    }
+}
+
+fn read_error(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncErrorRecord> {
+    Ok(SyncErrorRecord {
+        id: r.get(0)?,
+        at_ms: r.get(1)?,
+        table: r.get(2)?,
+        row_id: r.get(3)?,
+        action: Op::parse(&r.get::<_, String>(4)?),
+        data: to_map(&r.get::<_, String>(5)?),
+        binds: to_map(&r.get::<_, String>(6)?),
+        status: r.get::<_, i64>(7)?.clamp(0, 999) as u16,
+        code: r.get(8)?,
+        message: r.get(9)?,
+    })
+}

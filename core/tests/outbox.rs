@@ -1,0 +1,607 @@
+//! The outbox against the emulator over real loopback HTTP and real SQLite
+//! files: offline create/update/delete then upload, validation, merge rules,
+//! parent/child order, round trips, conflicts per mode, rejected changes
+//! (listed, retried, discarded), faults during upload, downloads that keep
+//! pending changes, restarts.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+use mooring_core::outbox::{ConflictMode, Outbox, OutboxConfig, SyncErrorKind, WriteError};
+use mooring_core::store::Store;
+use mooring_core::{Error, SyncEngine};
+use serde_json::{Map, Value as J, json};
+use uuid::Uuid;
+
+const PROFILE: &str = r#"{"tables":[
+    {"name":"accounts","columns":["name","telephone1","revenue","numberofemployees","createdon"],"rows":"all"},
+    {"name":"contacts","columns":["firstname","lastname","parentcustomerid"],"rows":"all"}]}"#;
+const ACCOUNT_COLS: &[&str] = &["name", "telephone1", "revenue", "numberofemployees"];
+const CONTACT_COLS: &[&str] = &["firstname", "lastname", "parentcustomerid"];
+
+fn obj(v: J) -> Map<String, J> {
+    match v {
+        J::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+async fn ready(env: &Env) -> SyncEngine {
+    let engine = env.engine(PROFILE, 500).await;
+    engine.sync(quiet()).await.expect("sync");
+    engine
+}
+
+fn outbox(engine: &SyncEngine, batch_size: usize) -> Outbox {
+    engine.outbox(OutboxConfig {
+        batch_size,
+        ..OutboxConfig::default()
+    })
+}
+
+fn first_ids(admin: &mooring_devserver::Admin, table: &str, key: &str, n: usize) -> Vec<String> {
+    admin
+        .rows(table)
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|r| r[key].as_str().unwrap().to_lowercase())
+        .collect()
+}
+
+fn server_row(admin: &mooring_devserver::Admin, table: &str, id: &str) -> Option<Map<String, J>> {
+    admin.row(table, Uuid::parse_str(id).unwrap()).unwrap()
+}
+
+fn assert_synced(store: &Store, admin: &mooring_devserver::Admin) {
+    assert_mirror(store, admin, "accounts", "accountid", ACCOUNT_COLS, all);
+    assert_mirror(store, admin, "contacts", "contactid", CONTACT_COLS, all);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_create_update_delete_then_upload() {
+    let env = env(20).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 2);
+
+    let new_id = ob
+        .create(
+            "accounts",
+            &obj(json!({"name": "Offline Co", "revenue": 12.5, "numberofemployees": 7})),
+        )
+        .unwrap();
+    ob.update("accounts", &ids[0], &obj(json!({"telephone1": "555-0100"})))
+        .unwrap();
+    ob.delete("accounts", &ids[1]).unwrap();
+
+    // Queries see local changes at once; nothing reached the server.
+    let s = engine.store();
+    assert_eq!(
+        s.get("accounts", &new_id).unwrap().unwrap()["name"],
+        "Offline Co"
+    );
+    assert_eq!(
+        s.get("accounts", &ids[0]).unwrap().unwrap()["telephone1"],
+        "555-0100"
+    );
+    assert!(s.get("accounts", &ids[1]).unwrap().is_none());
+    assert_eq!(ob.pending_count().unwrap(), 3);
+    assert!(server_row(&env.admin, "accounts", &new_id).is_none());
+
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!((sum.uploaded, sum.rejected), (3, 0));
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_eq!(
+        server_row(&env.admin, "accounts", &new_id).unwrap()["name"],
+        "Offline Co"
+    );
+    assert_eq!(
+        server_row(&env.admin, "accounts", &ids[0]).unwrap()["telephone1"],
+        "555-0100"
+    );
+    assert!(server_row(&env.admin, "accounts", &ids[1]).is_none());
+    // Server-set columns and the ETag came back with the acknowledgement.
+    let row = s.get("accounts", &new_id).unwrap().unwrap();
+    assert!(row["createdon"].is_string(), "{row:?}");
+    assert_synced(s, &env.admin);
+    // A delta afterwards changes nothing and keeps mirror == server.
+    engine.delta(quiet()).await.unwrap();
+    assert_synced(s, &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_writes_are_typed_errors_and_write_nothing() {
+    let env = env(5).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let id = first_ids(&env.admin, "accounts", "accountid", 1).remove(0);
+    let before = engine.store().count("accounts").unwrap();
+    let cases: Vec<(Result<(), Error>, &str)> = vec![
+        (ob.create("nope", &Map::new()).map(|_| ()), "nope"),
+        (
+            ob.create("accounts", &obj(json!({"bogus": 1}))).map(|_| ()),
+            "bogus",
+        ),
+        (
+            ob.create("accounts", &obj(json!({"numberofemployees": "many"})))
+                .map(|_| ()),
+            "numberofemployees",
+        ),
+        (
+            ob.update(
+                "accounts",
+                &id,
+                &obj(json!({"createdon": "2020-01-01T00:00:00Z"})),
+            ),
+            "createdon",
+        ),
+        (
+            ob.create(
+                "contacts",
+                &obj(json!({"parentcustomerid": Uuid::new_v4().to_string()})),
+            )
+            .map(|_| ()),
+            "parentcustomerid",
+        ),
+        (
+            ob.update(
+                "accounts",
+                &Uuid::new_v4().to_string(),
+                &obj(json!({"name": "x"})),
+            ),
+            "no row",
+        ),
+    ];
+    for (r, needle) in cases {
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::Write(_)), "{e:?}");
+        assert!(e.to_string().contains(needle), "{e} should name {needle}");
+    }
+    let e = ob
+        .create("accounts", &obj(json!({"revenue": "x"})))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Write(WriteError::WrongType { .. })),
+        "{e:?}"
+    );
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_eq!(engine.store().count("accounts").unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_rules() {
+    let env = env(10).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 2);
+
+    // create + update = one create with merged values
+    let a = ob
+        .create("accounts", &obj(json!({"name": "A", "telephone1": "1"})))
+        .unwrap();
+    ob.update(
+        "accounts",
+        &a,
+        &obj(json!({"telephone1": "2", "numberofemployees": 3})),
+    )
+    .unwrap();
+    // create + delete = nothing
+    let b = ob.create("accounts", &obj(json!({"name": "B"}))).unwrap();
+    ob.delete("accounts", &b).unwrap();
+    // update + update = one update of the changed columns
+    ob.update("accounts", &ids[0], &obj(json!({"name": "U1"})))
+        .unwrap();
+    ob.update("accounts", &ids[0], &obj(json!({"telephone1": "T1"})))
+        .unwrap();
+    // update + delete = delete
+    ob.update("accounts", &ids[1], &obj(json!({"name": "gone soon"})))
+        .unwrap();
+    ob.delete("accounts", &ids[1]).unwrap();
+    assert_eq!(ob.pending_count().unwrap(), 3, "one change per row");
+
+    env.admin.reset_stats();
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!(sum.uploaded, 3);
+    assert_eq!(env.admin.stats().requests, 1, "one $batch");
+    let ra = server_row(&env.admin, "accounts", &a).unwrap();
+    assert_eq!(
+        (
+            ra["name"].as_str(),
+            ra["telephone1"].as_str(),
+            ra["numberofemployees"].as_i64()
+        ),
+        (Some("A"), Some("2"), Some(3))
+    );
+    assert!(server_row(&env.admin, "accounts", &b).is_none());
+    let r0 = server_row(&env.admin, "accounts", &ids[0]).unwrap();
+    assert_eq!(
+        (r0["name"].as_str(), r0["telephone1"].as_str()),
+        (Some("U1"), Some("T1"))
+    );
+    assert!(server_row(&env.admin, "accounts", &ids[1]).is_none());
+    assert_synced(engine.store(), &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parent_create_goes_before_child_create_and_survives_restart() {
+    let env = env(3).await;
+    for batch in [1usize, 100] {
+        let (parent, child, late);
+        {
+            let engine = ready(&env).await;
+            let ob = outbox(&engine, batch);
+            let existing = first_ids(&env.admin, "contacts", "contactid", 1).remove(0);
+            // An older change to a row, then a lookup from it to a newer row:
+            // the new row's create must still go first.
+            ob.update("contacts", &existing, &obj(json!({"firstname": "Early"})))
+                .unwrap();
+            parent = ob
+                .create("accounts", &obj(json!({"name": format!("Parent {batch}")})))
+                .unwrap();
+            child = ob
+                .create(
+                    "contacts",
+                    &obj(json!({"lastname": "Child", "parentcustomerid": parent})),
+                )
+                .unwrap();
+            ob.update(
+                "contacts",
+                &existing,
+                &obj(json!({"parentcustomerid": parent})),
+            )
+            .unwrap();
+            late = existing;
+            assert_eq!(ob.pending_count().unwrap(), 4);
+        }
+        // A restart: the queue is in SQLite.
+        let engine = env.engine(PROFILE, 500).await;
+        let ob = outbox(&engine, batch);
+        assert_eq!(ob.pending_count().unwrap(), 4);
+        let sum = ob.upload(engine.remote()).await.unwrap();
+        assert_eq!((sum.uploaded, sum.rejected), (4, 0), "batch {batch}");
+        let c = server_row(&env.admin, "contacts", &child).unwrap();
+        assert_eq!(c["_parentcustomerid_value"].as_str(), Some(parent.as_str()));
+        let l = server_row(&env.admin, "contacts", &late).unwrap();
+        assert_eq!(l["_parentcustomerid_value"].as_str(), Some(parent.as_str()));
+        assert_eq!(l["firstname"].as_str(), Some("Early"));
+        assert_synced(engine.store(), &env.admin);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_offline_changes_take_few_round_trips() {
+    let env = env(500).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 500);
+    for i in 0..500 {
+        ob.create(
+            "accounts",
+            &obj(json!({"name": format!("bulk {i}"), "numberofemployees": i})),
+        )
+        .unwrap();
+        ob.update(
+            "accounts",
+            &ids[i],
+            &obj(json!({"telephone1": format!("t{i}")})),
+        )
+        .unwrap();
+    }
+    assert_eq!(ob.pending_count().unwrap(), 1000);
+    env.admin.reset_stats();
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    let requests = env.admin.stats().requests;
+    assert_eq!(sum.uploaded, 1000);
+    assert!(requests <= 10, "{requests} round trips for 1000 changes");
+    assert_synced(engine.store(), &env.admin);
+}
+
+async fn conflict_case(mode: ConflictMode) {
+    let env = env_with(mooring_devserver::Config {
+        seed_rows: 5,
+        token: TOKEN.into(),
+        extra_users: vec![("Second User".into(), "second-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let engine = ready(&env).await;
+    let mut conflict = HashMap::new();
+    conflict.insert("accounts".to_string(), mode);
+    let ob = engine.outbox(OutboxConfig {
+        batch_size: 100,
+        conflict,
+    });
+    let other = env
+        .admin
+        .users()
+        .iter()
+        .find(|u| u.name == "Second User")
+        .unwrap()
+        .id;
+    let id = first_ids(&env.admin, "accounts", "accountid", 1).remove(0);
+
+    ob.update("accounts", &id, &obj(json!({"name": "mine"})))
+        .unwrap();
+    env.admin
+        .update_row(
+            "accounts",
+            Uuid::parse_str(&id).unwrap(),
+            other,
+            json!({"name": "theirs", "telephone1": "their phone"}),
+        )
+        .unwrap();
+    let untouched = ob
+        .create("accounts", &obj(json!({"name": "unrelated"})))
+        .unwrap();
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    let server = server_row(&env.admin, "accounts", &id).unwrap();
+    match mode {
+        ConflictMode::LastWriteWins => {
+            assert_eq!((sum.uploaded, sum.rejected), (2, 0));
+            // Per column: our name, their phone.
+            assert_eq!(server["name"], "mine");
+            assert_eq!(server["telephone1"], "their phone");
+            assert_eq!(ob.sync_error_count().unwrap(), 0);
+        }
+        ConflictMode::Detect => {
+            assert_eq!((sum.uploaded, sum.rejected), (1, 1));
+            assert_eq!(server["name"], "theirs", "server wins");
+            let errs = ob.sync_errors().unwrap();
+            assert_eq!(errs.len(), 1);
+            assert_eq!(
+                (errs[0].kind, errs[0].status, errs[0].row_id.as_str()),
+                (SyncErrorKind::Conflict, 412, id.as_str())
+            );
+            assert_eq!(errs[0].data["name"], "mine");
+            // The mirror shows the server's row at once.
+            assert_eq!(
+                engine.store().get("accounts", &id).unwrap().unwrap()["name"],
+                "theirs"
+            );
+        }
+    }
+    assert!(
+        server_row(&env.admin, "accounts", &untouched).is_some(),
+        "the queue went on"
+    );
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_synced(engine.store(), &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edit_last_write_wins_per_column() {
+    conflict_case(ConflictMode::LastWriteWins).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edit_detected_server_wins_and_is_recorded() {
+    conflict_case(ConflictMode::Detect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_changes_are_listed_retried_and_discarded() {
+    let env = env(10).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 3);
+
+    // 1: a validation error (name longer than the server's 160 characters)
+    ob.update("accounts", &ids[0], &obj(json!({"name": "x".repeat(500)})))
+        .unwrap();
+    // 2: the row was deleted on the server meanwhile
+    ob.update(
+        "accounts",
+        &ids[1],
+        &obj(json!({"telephone1": "for a ghost"})),
+    )
+    .unwrap();
+    env.admin
+        .delete_row("accounts", Uuid::parse_str(&ids[1]).unwrap())
+        .unwrap();
+    // 3: a good change after both, in the same change set
+    ob.update("accounts", &ids[2], &obj(json!({"name": "fine"})))
+        .unwrap();
+
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!((sum.uploaded, sum.rejected), (1, 2));
+    assert_eq!(
+        server_row(&env.admin, "accounts", &ids[2]).unwrap()["name"],
+        "fine"
+    );
+    let errs = ob.sync_errors().unwrap();
+    assert_eq!(errs.len(), 2);
+    assert_eq!(
+        (errs[0].status, errs[0].kind, errs[0].table.as_str()),
+        (400, SyncErrorKind::Other, "accounts")
+    );
+    assert!(!errs[0].message.is_empty() && errs[0].at_ms > 0);
+    assert_eq!(
+        (errs[1].status, errs[1].kind),
+        (404, SyncErrorKind::RecordNotFound)
+    );
+    assert_eq!(errs[1].action.as_str(), "update");
+    assert_eq!(errs[1].data["telephone1"], "for a ghost");
+    // Rows are back to the server's state: the ghost is gone, the long
+    // name reverted.
+    assert!(engine.store().get("accounts", &ids[1]).unwrap().is_none());
+    assert_ne!(
+        engine.store().get("accounts", &ids[0]).unwrap().unwrap()["name"],
+        J::String("x".repeat(500))
+    );
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_synced(engine.store(), &env.admin);
+
+    // Retry: the ghost's change comes back as a create with its values.
+    ob.retry_sync_error(errs[1].id).unwrap();
+    assert_eq!(ob.pending_count().unwrap(), 1);
+    assert_eq!(
+        engine.store().get("accounts", &ids[1]).unwrap().unwrap()["telephone1"],
+        "for a ghost"
+    );
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!((sum.uploaded, sum.rejected), (1, 0));
+    assert_eq!(
+        server_row(&env.admin, "accounts", &ids[1]).unwrap()["telephone1"],
+        "for a ghost"
+    );
+
+    // Discard: the row keeps the server's state, the list empties.
+    ob.discard_sync_error(errs[0].id).unwrap();
+    assert_eq!(ob.sync_error_count().unwrap(), 0);
+    assert!(ob.discard_sync_error(errs[0].id).is_err());
+    assert_synced(engine.store(), &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_throttling_and_dropped_connections_during_upload() {
+    let env = env(50).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 20);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 50);
+    let mut created = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        created.push(
+            ob.create("accounts", &obj(json!({"name": format!("fault {i}")})))
+                .unwrap(),
+        );
+        ob.update(
+            "accounts",
+            id,
+            &obj(json!({"numberofemployees": i as i64 + 1000})),
+        )
+        .unwrap();
+    }
+    env.admin.fail_next(2, 500);
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!(sum.uploaded, 100);
+
+    for (i, id) in ids.iter().enumerate() {
+        ob.update("accounts", id, &obj(json!({"telephone1": format!("p{i}")})))
+            .unwrap();
+    }
+    env.admin.fail_next(2, 429);
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    assert_eq!(sum.uploaded, 50);
+
+    for (i, id) in ids.iter().enumerate() {
+        ob.update(
+            "accounts",
+            id,
+            &obj(json!({"name": format!("dropped {i}")})),
+        )
+        .unwrap();
+    }
+    env.admin.set_refusing_connections(true);
+    let admin = env.admin.clone();
+    let healer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        admin.set_refusing_connections(false);
+    });
+    let sum = ob.upload(engine.remote()).await.unwrap();
+    healer.await.unwrap();
+    assert_eq!(sum.uploaded, 50);
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_eq!(ob.sync_error_count().unwrap(), 0);
+    // Each created row exists exactly once.
+    let names: Vec<String> = env
+        .admin
+        .rows("accounts")
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(String::from))
+        .collect();
+    for i in 0..50 {
+        assert_eq!(
+            names.iter().filter(|n| **n == format!("fault {i}")).count(),
+            1
+        );
+    }
+    assert_synced(engine.store(), &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_upload_fails_cleanly_and_keeps_everything() {
+    let env = env(5).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let a = ob
+        .create("accounts", &obj(json!({"name": "kept"})))
+        .unwrap();
+    env.admin.set_refusing_connections(true);
+    let e = ob.upload(engine.remote()).await.unwrap_err();
+    assert!(e.is_network(), "{e:?}");
+    assert_eq!(ob.pending_count().unwrap(), 1);
+    env.admin.set_refusing_connections(false);
+    ob.upload(engine.remote()).await.unwrap();
+    assert!(server_row(&env.admin, "accounts", &a).is_some());
+    assert_synced(engine.store(), &env.admin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_keep_pending_changes() {
+    let env = env(20).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 3);
+    let me = env.admin.users()[0].id;
+    ob.update("accounts", &ids[0], &obj(json!({"name": "local name"})))
+        .unwrap();
+    ob.delete("accounts", &ids[1]).unwrap();
+    let fresh = ob
+        .create("accounts", &obj(json!({"name": "not uploaded yet"})))
+        .unwrap();
+    env.admin
+        .update_row(
+            "accounts",
+            Uuid::parse_str(&ids[0]).unwrap(),
+            me,
+            json!({"name": "server name", "telephone1": "server phone"}),
+        )
+        .unwrap();
+    env.admin
+        .update_row(
+            "accounts",
+            Uuid::parse_str(&ids[1]).unwrap(),
+            me,
+            json!({"telephone1": "x"}),
+        )
+        .unwrap();
+
+    // A delta brings both server edits: the local values win per column.
+    engine.delta(quiet()).await.unwrap();
+    let s = engine.store();
+    let r0 = s.get("accounts", &ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (r0["name"].as_str(), r0["telephone1"].as_str()),
+        (Some("local name"), Some("server phone"))
+    );
+    assert!(
+        s.get("accounts", &ids[1]).unwrap().is_none(),
+        "a pending delete stays deleted"
+    );
+    assert!(s.get("accounts", &fresh).unwrap().is_some());
+
+    // A re-baseline (expired delta token) sweeps stale rows, not pending ones.
+    env.admin.expire_delta_tokens();
+    engine.delta(quiet()).await.unwrap();
+    let r0 = s.get("accounts", &ids[0]).unwrap().unwrap();
+    assert_eq!(r0["name"], "local name");
+    assert!(s.get("accounts", &ids[1]).unwrap().is_none());
+    assert!(
+        s.get("accounts", &fresh).unwrap().is_some(),
+        "a pending create survives the sweep"
+    );
+    assert_eq!(ob.pending_count().unwrap(), 3);
+
+    ob.upload(engine.remote()).await.unwrap();
+    engine.delta(quiet()).await.unwrap();
+    assert_synced(s, &env.admin);
+    assert_eq!(
+        server_row(&env.admin, "accounts", &ids[0]).unwrap()["telephone1"],
+        "server phone"
+    );
+}
