@@ -1,6 +1,7 @@
-//! `mooring`: the terminal front end. For now one command, `sync`: initial
-//! sync (or its resumption) then one delta sync, with progress bars on a
-//! terminal and plain lines otherwise, ending with one summary line.
+//! `mooring`: the terminal front end. `sync`: initial sync (or its
+//! resumption) then one delta sync, with progress bars on a terminal and
+//! plain lines otherwise, ending with one summary line. `upload`: sends the
+//! outbox's local changes (the kill test drives it).
 
 mod progress;
 
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Initial sync (or resume it), then one delta sync.
     Sync(SyncArgs),
+    /// Upload the local changes waiting in the database's outbox.
+    Upload(UploadArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +59,28 @@ struct SyncArgs {
     plain: bool,
 }
 
+#[derive(clap::Args)]
+struct UploadArgs {
+    /// Environment URL (https://org.crm.dynamics.com, or http://127.0.0.1:PORT).
+    #[arg(long)]
+    server: String,
+    /// Bearer token (prefer the MOORING_TOKEN environment variable).
+    #[arg(long, env = "MOORING_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The offline profile JSON the database was synced with.
+    #[arg(long)]
+    profile: PathBuf,
+    /// The local SQLite mirror holding the outbox.
+    #[arg(long)]
+    db: PathBuf,
+    /// Changes per $batch change set, 1 to 1000 (1: single requests).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    batch_size: u32,
+    /// Retries after 5xx, timeouts and dropped connections.
+    #[arg(long, default_value_t = 6)]
+    retries: u32,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -77,7 +102,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Sync(args) => runtime.block_on(sync(args)),
+        Command::Sync(args) => runtime.block_on(sync(args)).map(|s| {
+            format!(
+                "synced tables={} rows={} downloaded_rows={} deleted_rows={} secs={:.1}",
+                s.tables, s.rows, s.downloaded_rows, s.deleted_rows, s.secs
+            )
+        }),
+        Command::Upload(args) => runtime.block_on(upload(args)),
     };
     if std::env::var_os("MOORING_REPORT_RSS").is_some() {
         if let Some(kb) = peak_rss_kb() {
@@ -85,11 +116,8 @@ fn main() -> ExitCode {
         }
     }
     match result {
-        Ok(s) => {
-            println!(
-                "synced tables={} rows={} downloaded_rows={} deleted_rows={} secs={:.1}",
-                s.tables, s.rows, s.downloaded_rows, s.deleted_rows, s.secs
-            );
+        Ok(line) => {
+            println!("{line}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -123,6 +151,34 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     view.finish();
     summary.secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Uploads the outbox; one summary line:
+/// `uploaded changes=N rejected=N requests=N pending=N errors=N secs=S`.
+async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
+    let text = std::fs::read_to_string(&args.profile).map_err(|e| {
+        mooring_core::Error::Profile(format!("cannot read {}: {e}", args.profile.display()))
+    })?;
+    let profile = Profile::from_json(&text)?;
+    let mut cfg = RemoteConfig::new(args.server.clone());
+    cfg.max_retries = args.retries;
+    let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
+    let store = Store::open(&args.db)?;
+    let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
+    let outbox = engine.outbox(mooring_core::OutboxConfig {
+        batch_size: args.batch_size as usize,
+        ..Default::default()
+    });
+    let s = outbox.upload(engine.remote()).await?;
+    Ok(format!(
+        "uploaded changes={} rejected={} requests={} pending={} errors={} secs={:.1}",
+        s.uploaded,
+        s.rejected,
+        s.requests,
+        outbox.pending_count()?,
+        outbox.sync_error_count()?,
+        s.secs
+    ))
 }
 
 /// VmHWM: the process's peak resident memory (Linux).
