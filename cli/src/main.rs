@@ -1,9 +1,13 @@
 //! `mooring`: the terminal front end. `sync`: initial sync (or its
 //! resumption) then one delta sync, with progress bars on a terminal and
 //! plain lines otherwise, ending with one summary line. `upload`: sends the
-//! outbox's local changes (the kill test drives it).
+//! outbox's local changes (the kill test drives it). `demo`: the emulator,
+//! the app facade and an interactive shell (demo.rs). `status`: what a
+//! local mirror knows about its sync.
 
+mod demo;
 mod progress;
+mod status_line;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +34,18 @@ enum Command {
     Sync(SyncArgs),
     /// Upload the local changes waiting in the database's outbox.
     Upload(UploadArgs),
+    /// The emulator with sample data, a fresh mirror, the loading screen,
+    /// the live status and a prompt (or `--script FILE`).
+    Demo(demo::DemoArgs),
+    /// The sync status of a local mirror (no network used).
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// The local SQLite mirror.
+    #[arg(long)]
+    db: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -82,14 +98,21 @@ struct UploadArgs {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo's status line already says what the warnings would (a server
+    // that stops answering is part of the show).
+    let default_level = if matches!(cli.command, Command::Demo(_)) {
+        "error"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOORING_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,6 +132,16 @@ fn main() -> ExitCode {
             )
         }),
         Command::Upload(args) => runtime.block_on(upload(args)),
+        Command::Status(args) => status(&args),
+        Command::Demo(args) => {
+            return match runtime.block_on(demo::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     if std::env::var_os("MOORING_REPORT_RSS").is_some() {
         if let Some(kb) = peak_rss_kb() {
@@ -178,6 +211,40 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
         outbox.pending_count()?,
         outbox.sync_error_count()?,
         s.secs
+    ))
+}
+
+/// The status of a mirror as the app would show it before any network
+/// answer: what the database remembers, connectivity unknown.
+fn status(args: &StatusArgs) -> mooring_core::Result<String> {
+    if !args.db.exists() {
+        return Err(mooring_core::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no database at {}", args.db.display()),
+        )));
+    }
+    let store = Store::open(&args.db)?;
+    let facts = mooring_core::mooring::DatabaseFacts::read(&store)?;
+    let mut machine = mooring_core::status::StatusMachine::new();
+    machine.apply(facts.opened_event());
+    let s = machine.status();
+    let mut tables = Vec::new();
+    let mut rows = 0;
+    for t in store.tables()? {
+        let n = store.count(&t)?;
+        rows += n;
+        tables.push(format!("{t}:{n}"));
+    }
+    Ok(format!(
+        "{}\ninitial_sync_complete={} tables={} rows={} last_sync={} ({})",
+        status_line::script(s),
+        s.initial_sync_complete,
+        tables.join(","),
+        rows,
+        s.last_synced_at_ms
+            .map(status_line::time_of)
+            .unwrap_or_else(|| "never".into()),
+        "connectivity unknown: no network used"
     ))
 }
 

@@ -2,10 +2,13 @@
 //! engines that fill it (initial sync), keep it current (delta sync) and push
 //! local writes (upload). No uniffi here: bindings live in `bindings/`.
 
+pub mod connectivity;
 pub mod error;
+pub mod mooring;
 pub mod outbox;
 pub mod profile;
 pub mod remote;
+pub mod scheduler;
 pub mod secret;
 pub mod status;
 pub mod store;
@@ -13,9 +16,12 @@ pub mod sync;
 pub mod value;
 
 pub use error::{Error, Result};
+pub use mooring::{Mooring, MooringConfig};
 pub use profile::{AppManifest, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
+pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
 pub use secret::Secret;
+pub use status::{Icon, SyncStatus};
 pub use store::{Filter, Query, Row, Sort, Store};
 pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
 pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};

@@ -159,6 +159,11 @@ fn warning_text(s: &SyncStatus) -> (&'static str, &'static str, String) {
                 plural(next_in_secs, "second", "seconds")
             ),
         ),
+        Some(Warning::FirstSyncIncomplete) => (
+            "status.warning.first_sync_incomplete",
+            "Your data is not fully downloaded yet",
+            "The first download stopped before the end. It resumes by itself; until then some rows are missing on this device.".to_string(),
+        ),
         Some(Warning::WaitingForWifi) => (
             "status.warning.waiting_for_wifi",
             "Waiting for Wi-Fi",

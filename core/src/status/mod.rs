@@ -125,6 +125,9 @@ pub enum Warning {
     Retrying { attempt: u32, next_in_secs: u64 },
     /// Sync is set to Wi-Fi only and the network is metered.
     WaitingForWifi,
+    /// The server answers but the first sync stopped before the end (paused,
+    /// cancelled): the data on this device is incomplete until it resumes.
+    FirstSyncIncomplete,
     /// The server could not be reached although the OS says online.
     ServerUnreachable(UnreachableReason),
 }
@@ -354,7 +357,12 @@ impl StatusMachine {
     fn warnings(&self, connectivity: Connectivity) -> Vec<Warning> {
         let mut warnings = Vec::new();
         let connected = connectivity == Connectivity::Reachable;
-        if !self.initial_sync_complete && !connectivity.server_answers() {
+        // Not while checking: a first launch on a good network would flash
+        // a warning for the few milliseconds the first probe takes.
+        if !self.initial_sync_complete
+            && !connectivity.server_answers()
+            && connectivity != Connectivity::Checking
+        {
             warnings.push(Warning::FirstSyncNeedsConnection);
         }
         if let Connectivity::Unreachable(reason) = connectivity {
@@ -370,6 +378,11 @@ impl StatusMachine {
         }
         if self.wifi_only && self.metered && self.host_online {
             warnings.push(Warning::WaitingForWifi);
+        }
+        // Idle, reachable, yet the first sync is not done: "connected" would
+        // claim everything is synced.
+        if !self.initial_sync_complete && connectivity.server_answers() && warnings.is_empty() {
+            warnings.push(Warning::FirstSyncIncomplete);
         }
         warnings
     }

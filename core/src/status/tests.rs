@@ -64,6 +64,20 @@ fn cases() -> Vec<Case> {
             key: "status.not_connected.offline",
         },
         Case {
+            name: "first launch, probe pending: checking, not yet a warning",
+            events: vec![],
+            icon: I::NotConnected,
+            canvas: C::NotConnected,
+            key: "status.not_connected.checking",
+        },
+        Case {
+            name: "first launch, server unreachable: the first sync needs a connection",
+            events: vec![Event::Probed(Connectivity::Unreachable(UnreachableReason::Timeout))],
+            icon: I::Warning,
+            canvas: C::NotConnectedWithWarning,
+            key: "status.warning.first_sync_needs_connection",
+        },
+        Case {
             name: "first launch offline: the first sync needs a connection",
             events: vec![OFFLINE],
             icon: I::Warning,
@@ -76,6 +90,18 @@ fn cases() -> Vec<Case> {
             icon: I::Syncing,
             canvas: C::ConnectedRefresh,
             key: "status.syncing.initial",
+        },
+        Case {
+            name: "initial sync paused half-way while reachable: not 'up to date'",
+            events: vec![
+                REACHABLE,
+                Event::SyncStarted(Phase::InitialSync),
+                Event::InitialProgress(progress),
+                Event::SyncStopped,
+            ],
+            icon: I::Warning,
+            canvas: C::ConnectedWithWarning,
+            key: "status.warning.first_sync_incomplete",
         },
         Case {
             name: "initial sync done",

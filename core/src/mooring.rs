@@ -1,0 +1,341 @@
+//! `Mooring`: the one object an app holds. It opens the local mirror, starts
+//! the scheduler (connectivity probe, initial/delta sync, upload) and offers
+//! everything a shell needs: reads, queries and watches on the mirror, sync
+//! now, pause/resume, the host's network state, the status (current value
+//! and a listener with a cancellable handle), close and sign-out. The FFI
+//! crate wraps this type thinly; keep it the complete app API.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::profile::{AppManifest, Profile};
+use crate::remote::{RemoteConfig, TokenProvider};
+use crate::scheduler::{
+    self, Command, ProfileSource, RunnerParts, ScheduleConfig, Source, StatusHandle, StatusHub,
+};
+use crate::status::{Event, SyncStatus};
+use crate::store::Phase as TablePhase;
+use crate::store::{Query, Row, Store, WatchHandle};
+
+/// How to open Mooring.
+#[derive(Clone)]
+pub struct MooringConfig {
+    /// The Web API client's settings; `server_url` is the environment URL
+    /// (`https://org.crm.dynamics.com`).
+    pub remote: RemoteConfig,
+    /// Implemented by the host (MSAL on a phone).
+    pub tokens: Arc<dyn TokenProvider>,
+    /// The SQLite file of this user and environment (created if missing).
+    pub database: PathBuf,
+    pub profile: ProfileSource,
+    pub schedule: ScheduleConfig,
+    /// The host's network state at open (later: `set_host_network`), so a
+    /// first launch offline never tries the network.
+    pub host_online: bool,
+    pub metered: bool,
+    /// Sync on unmetered networks only.
+    pub wifi_only: bool,
+}
+
+impl MooringConfig {
+    pub fn new(
+        server_url: impl Into<String>,
+        tokens: Arc<dyn TokenProvider>,
+        database: impl Into<PathBuf>,
+        profile: Profile,
+    ) -> Self {
+        Self::with_source(
+            server_url,
+            tokens,
+            database,
+            ProfileSource::Profile(profile),
+        )
+    }
+
+    pub fn from_manifest(
+        server_url: impl Into<String>,
+        tokens: Arc<dyn TokenProvider>,
+        database: impl Into<PathBuf>,
+        manifest: AppManifest,
+    ) -> Self {
+        Self::with_source(
+            server_url,
+            tokens,
+            database,
+            ProfileSource::Manifest(manifest),
+        )
+    }
+
+    fn with_source(
+        server_url: impl Into<String>,
+        tokens: Arc<dyn TokenProvider>,
+        database: impl Into<PathBuf>,
+        profile: ProfileSource,
+    ) -> Self {
+        let mut remote = RemoteConfig::new(server_url);
+        // The scheduler retries whole syncs with its own backoff and shows
+        // it in the status; long silent retries inside one request would
+        // keep the icon on "syncing" while the server is gone.
+        remote.max_retries = 3;
+        remote.connect_timeout = std::time::Duration::from_secs(10);
+        MooringConfig {
+            remote,
+            tokens,
+            database: database.into(),
+            profile,
+            schedule: ScheduleConfig::default(),
+            host_online: true,
+            metered: false,
+            wifi_only: false,
+        }
+    }
+}
+
+/// The app's handle on its offline data. Cheap to share behind an `Arc`.
+pub struct Mooring {
+    store: Store,
+    hub: Arc<StatusHub>,
+    tx: mpsc::UnboundedSender<Command>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Mooring {
+    /// Opens the mirror and starts syncing in the background (on the
+    /// current tokio runtime). Works offline: reads answer from the mirror
+    /// at once; the status says what is missing.
+    pub async fn open(config: MooringConfig) -> Result<Mooring> {
+        let runtime = tokio::runtime::Handle::current();
+        let path = config.database.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(path)).await??;
+        let hub = Arc::new(StatusHub::new(runtime));
+        let opened = opened_event(&store).await?;
+        hub.apply(opened);
+        hub.apply(Event::HostNetwork {
+            online: config.host_online,
+            metered: config.metered,
+        });
+        hub.apply(Event::WifiOnly(config.wifi_only));
+        let (tx, task) = scheduler::spawn(RunnerParts {
+            hub: hub.clone(),
+            cfg: config.schedule.clone(),
+            source: Source {
+                remote: config.remote.clone(),
+                tokens: config.tokens.clone(),
+                store: store.clone(),
+                profile: config.profile.clone(),
+            },
+            upload: None,
+            pending: None,
+        })?;
+        Ok(Mooring {
+            store,
+            hub,
+            tx,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// The mirror, for reads the methods below do not cover.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    // Reads: always local, online or not.
+
+    /// One row by key, as the app sees it (local changes included).
+    pub async fn get(&self, table: &str, id: &str) -> Result<Option<Row>> {
+        let (store, table, id) = (self.store.clone(), table.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || store.get(&table, &id)).await?
+    }
+
+    pub async fn query(&self, query: Query) -> Result<Vec<Row>> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.query(&query)).await?
+    }
+
+    /// The query's rows now, then whenever they change.
+    pub fn watch(
+        &self,
+        query: Query,
+        callback: impl Fn(&[Row]) + Send + Sync + 'static,
+    ) -> Result<WatchHandle> {
+        self.store.watch(query, callback)
+    }
+
+    // Sync control.
+
+    /// Syncs now (probing the server first if needed) and returns when that
+    /// run ended: Ok, or why it could not run or failed. The status shows
+    /// every step meanwhile.
+    pub async fn sync_now(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::SyncNow(Some(reply)))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the scheduler stopped".into()))?
+    }
+
+    /// Asks for a sync without waiting for it.
+    pub fn request_sync(&self) {
+        let _ = self.send(Command::SyncNow(None));
+    }
+
+    /// Uploads pending local changes now, without downloading.
+    pub async fn upload_now(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::UploadNow(Some(reply)))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the scheduler stopped".into()))?
+    }
+
+    /// What the OS says about the network (ConnectivityManager,
+    /// NWPathMonitor). Offline stops a running sync at once.
+    pub fn set_host_network(&self, online: bool, metered: bool) {
+        let event = Event::HostNetwork { online, metered };
+        if online {
+            self.hub.apply(event);
+        } else {
+            // Offline and "not syncing" in one step: the runner aborts the
+            // job right after, but the status must not wait for it.
+            self.hub.stop_job(Some(event));
+        }
+        let _ = self.send(Command::NetworkChanged);
+    }
+
+    /// Sync only on unmetered networks.
+    pub fn set_wifi_only(&self, on: bool) {
+        self.hub.apply(Event::WifiOnly(on));
+        let _ = self.send(Command::NetworkChanged);
+    }
+
+    /// The app went to the background: stop syncing (a running sync is
+    /// cancelled; what it committed stays, the rest resumes later).
+    pub fn pause(&self) {
+        self.hub.stop_job(None);
+        let _ = self.send(Command::Pause);
+    }
+
+    /// The app came to the foreground: check the server and sync.
+    pub fn resume(&self) {
+        let _ = self.send(Command::Resume);
+    }
+
+    // Status.
+
+    pub fn status(&self) -> SyncStatus {
+        self.hub.status()
+    }
+
+    /// `listener` gets the current status at once, then every change, until
+    /// the handle is cancelled or dropped.
+    pub fn observe_status(
+        &self,
+        listener: impl Fn(&SyncStatus) + Send + Sync + 'static,
+    ) -> StatusHandle {
+        self.hub.observe(Arc::new(listener))
+    }
+
+    /// Stops syncing and listeners. Reads still work until dropped.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Command::Close(done)).is_ok() {
+            let _ = wait.await;
+        }
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.hub.clear();
+    }
+
+    /// Signs the user out: stops everything and deletes this user's local
+    /// data (the mirror and its WAL files).
+    pub async fn sign_out(self) -> Result<()> {
+        self.close().await;
+        let path = self.store.path().to_path_buf();
+        drop(self);
+        // Give the background checkpoint and watch threads a moment to let
+        // go of the file (they hold only weak references).
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, cmd: Command) -> Result<()> {
+        self.tx
+            .send(cmd)
+            .map_err(|_| Error::Internal("the scheduler stopped (closed?)".into()))
+    }
+}
+
+impl Drop for Mooring {
+    fn drop(&mut self) {
+        // Without close(): stop the runner anyway (it aborts its job).
+        if let Ok(mut t) = self.task.lock() {
+            if let Some(task) = t.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// What the mirror remembers, for the status at open (and `mooring status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseFacts {
+    /// Every profile table has a complete baseline. A mirror with no tables
+    /// has never synced.
+    pub initial_sync_complete: bool,
+    pub last_synced_at_ms: Option<i64>,
+    pub pending_changes: u64,
+    pub sync_errors: u64,
+}
+
+impl DatabaseFacts {
+    pub fn read(store: &Store) -> Result<DatabaseFacts> {
+        let tables = store.tables()?;
+        let mut complete = !tables.is_empty();
+        let mut last: Option<i64> = None;
+        for t in &tables {
+            if let Some(s) = store.table_state(t)? {
+                complete &= s.phase == TablePhase::Ready;
+                if let Some(ms) = s.last_synced_ms {
+                    last = Some(last.map_or(ms, |l| l.max(ms)));
+                }
+            }
+        }
+        Ok(DatabaseFacts {
+            initial_sync_complete: complete,
+            last_synced_at_ms: last,
+            pending_changes: 0,
+            sync_errors: 0,
+        })
+    }
+
+    pub fn opened_event(&self) -> Event {
+        Event::Opened {
+            initial_sync_complete: self.initial_sync_complete,
+            pending_changes: self.pending_changes,
+            sync_errors: self.sync_errors,
+            last_synced_at_ms: self.last_synced_at_ms,
+        }
+    }
+}
+
+async fn opened_event(store: &Store) -> Result<Event> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || DatabaseFacts::read(&store).map(|f| f.opened_event()))
+        .await?
+}
