@@ -605,3 +605,120 @@ async fn downloads_keep_pending_changes() {
         "server phone"
     );
 }
+
+/// A loopback proxy in front of the emulator that cuts the connection in
+/// the middle of the next `n` `$batch` responses, after the server applied
+/// the change set: the acknowledgement is lost, the changes are not.
+async fn batch_cutter(
+    upstream: u16,
+    cut_after: usize,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let b2 = budget.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let budget = b2.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let (mut up, mut down) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+                // Bytes of the current $batch response forwarded so far.
+                let mut cutting: Option<usize> = None;
+                loop {
+                    tokio::select! {
+                        n = cr.read(&mut up) => {
+                            let Ok(n) = n else { return };
+                            if n == 0 { return; }
+                            let chunk = &up[..n];
+                            let is_batch = chunk.starts_with(b"POST ") && chunk.windows(6).any(|w| w == b"$batch");
+                            if is_batch && budget.load(Ordering::SeqCst) > 0 {
+                                budget.fetch_sub(1, Ordering::SeqCst);
+                                cutting = Some(0);
+                            }
+                            if sw.write_all(chunk).await.is_err() { return; }
+                        }
+                        n = sr.read(&mut down) => {
+                            let Ok(n) = n else { return };
+                            if n == 0 { return; }
+                            match cutting {
+                                Some(sent) => {
+                                    let keep = cut_after.saturating_sub(sent).min(n);
+                                    let _ = cw.write_all(&down[..keep]).await;
+                                    if sent + n >= cut_after {
+                                        return; // drop both sides mid-body
+                                    }
+                                    cutting = Some(sent + n);
+                                }
+                                None => if cw.write_all(&down[..n]).await.is_err() { return },
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, budget)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_batch_responses_make_no_duplicates() {
+    let env = env(100).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 25);
+    let ids = first_ids(&env.admin, "accounts", "accountid", 100);
+    let mut names = Vec::new();
+    for i in 0..60 {
+        let name = format!("cut {i}");
+        ob.create("accounts", &obj(json!({"name": name}))).unwrap();
+        names.push(name);
+    }
+    for (i, id) in ids.iter().take(30).enumerate() {
+        ob.update(
+            "accounts",
+            id,
+            &obj(json!({"numberofemployees": 5000 + i as i64})),
+        )
+        .unwrap();
+    }
+    for id in ids.iter().skip(30).take(10) {
+        ob.delete("accounts", id).unwrap();
+    }
+    let (port, budget) = batch_cutter(env.server.port(), 400).await;
+    budget.store(3, std::sync::atomic::Ordering::SeqCst);
+    let mut cfg = mooring_core::RemoteConfig::new(format!("http://127.0.0.1:{port}"));
+    cfg.backoff_base = Duration::from_millis(5);
+    cfg.backoff_cap = Duration::from_millis(50);
+    let remote = mooring_core::Remote::new(
+        cfg,
+        std::sync::Arc::new(mooring_core::StaticToken(TOKEN.into())),
+    )
+    .unwrap();
+    let sum = ob.upload(&remote).await.unwrap();
+    assert_eq!(
+        budget.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "three responses were cut"
+    );
+    assert_eq!((sum.uploaded, sum.rejected), (100, 0));
+    let rows = env.admin.rows("accounts").unwrap();
+    for n in &names {
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r["name"].as_str() == Some(n))
+                .count(),
+            1,
+            "{n}"
+        );
+    }
+    assert_eq!(rows.len(), 100 + 60 - 10);
+    assert_eq!(ob.pending_count().unwrap(), 0);
+    assert_synced(engine.store(), &env.admin);
+}
