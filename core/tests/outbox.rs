@@ -278,18 +278,14 @@ async fn a_thousand_offline_changes_take_few_round_trips() {
     let engine = ready(&env).await;
     let ob = outbox(&engine, 100);
     let ids = first_ids(&env.admin, "accounts", "accountid", 500);
-    for i in 0..500 {
+    for (i, id) in ids.iter().enumerate() {
         ob.create(
             "accounts",
             &obj(json!({"name": format!("bulk {i}"), "numberofemployees": i})),
         )
         .unwrap();
-        ob.update(
-            "accounts",
-            &ids[i],
-            &obj(json!({"telephone1": format!("t{i}")})),
-        )
-        .unwrap();
+        ob.update("accounts", id, &obj(json!({"telephone1": format!("t{i}")})))
+            .unwrap();
     }
     assert_eq!(ob.pending_count().unwrap(), 1000);
     env.admin.reset_stats();
@@ -721,4 +717,52 @@ async fn truncated_batch_responses_make_no_duplicates() {
     assert_eq!(rows.len(), 100 + 60 - 10);
     assert_eq!(ob.pending_count().unwrap(), 0);
     assert_synced(engine.store(), &env.admin);
+}
+
+/// Hands out an expired token until asked for a fresh one.
+struct Expiring {
+    refreshed: std::sync::atomic::AtomicU32,
+}
+
+impl mooring_core::TokenProvider for Expiring {
+    fn token(&self, force_refresh: bool) -> Result<mooring_core::Secret, String> {
+        if force_refresh {
+            self.refreshed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        let fresh = self.refreshed.load(std::sync::atomic::Ordering::SeqCst) > 0;
+        Ok(if fresh { TOKEN } else { "expired" }.into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refreshed_once_during_upload() {
+    let env = env(5).await;
+    let engine = ready(&env).await;
+    let ob = outbox(&engine, 100);
+    for i in 0..3 {
+        ob.create("accounts", &obj(json!({"name": format!("auth {i}")})))
+            .unwrap();
+    }
+    let tokens = std::sync::Arc::new(Expiring {
+        refreshed: 0.into(),
+    });
+    let remote = env.remote_with(500, tokens.clone());
+    let sum = ob.upload(&remote).await.unwrap();
+    assert_eq!(sum.uploaded, 3);
+    assert_eq!(
+        tokens.refreshed.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_synced(engine.store(), &env.admin);
+    // A token the server keeps refusing: Error::Auth, the queue kept.
+    ob.create("accounts", &obj(json!({"name": "never"})))
+        .unwrap();
+    let bad = env.remote_with(
+        500,
+        std::sync::Arc::new(mooring_core::StaticToken("nope".into())),
+    );
+    let e = ob.upload(&bad).await.unwrap_err();
+    assert!(e.is_auth(), "{e:?}");
+    assert_eq!(ob.pending_count().unwrap(), 1);
 }

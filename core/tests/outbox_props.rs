@@ -189,8 +189,10 @@ async fn run(steps: Vec<Step>) {
     let env = env(6).await;
     env.admin.set_latency(Duration::from_millis(2));
     let other = env.admin.users()[0].id;
-    let mut model = Model::default();
-    model.server = server_state(&env);
+    let mut model = Model {
+        server: server_state(&env),
+        ..Model::default()
+    };
     let (mut engine, mut ob) = open(&env).await;
     engine.sync(quiet()).await.unwrap();
     for s in steps {
