@@ -453,10 +453,79 @@ impl Demo {
                 }
             }
             "other" => self.other(rest)?,
-            "create" | "update" | "delete" | "errors" | "retry" | "discard" => {
-                return Err(format!(
-                    "`{cmd}`: local writes need the outbox, not in this build yet"
-                ));
+            "create" => {
+                let (table, json) = split(rest);
+                let values = object(json)?;
+                let id = self
+                    .app
+                    .create(table, values)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("created {table} {id}");
+                self.last_id = Some(id);
+            }
+            "update" => {
+                let (table, rest) = split(rest);
+                let (id, json) = split(rest);
+                let id = self.subst(id)?;
+                let values = object(json)?;
+                self.app
+                    .update(table, &id, values)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("updated {table} {id}");
+            }
+            "delete" => {
+                let (table, id) = split(rest);
+                let id = self.subst(id)?;
+                self.app
+                    .delete(table, &id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("deleted {table} {id}");
+            }
+            "errors" => {
+                let errors = self.app.sync_errors().await.map_err(|e| e.to_string())?;
+                if errors.is_empty() {
+                    println!("no sync errors");
+                }
+                for e in errors {
+                    println!(
+                        "#{} {} {} {} {:?}: HTTP {} {} ({:?})",
+                        e.id,
+                        status_line::time_of(e.at_ms),
+                        e.action.as_str(),
+                        e.table,
+                        e.row_id,
+                        e.status,
+                        e.message,
+                        e.kind
+                    );
+                }
+            }
+            "retry" | "discard" => {
+                let ids: Vec<i64> = if rest == "all" {
+                    let errors = self.app.sync_errors().await.map_err(|e| e.to_string())?;
+                    errors.iter().map(|e| e.id).collect()
+                } else {
+                    vec![rest.trim_start_matches('#').parse().map_err(|_| {
+                        format!("{cmd} N (a sync error's number, see `errors`) or {cmd} all")
+                    })?]
+                };
+                for id in ids {
+                    if cmd == "retry" {
+                        self.app
+                            .retry_sync_error(id)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    } else {
+                        self.app
+                            .discard_sync_error(id)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    println!("{cmd} #{id}: done");
+                }
             }
             other => return Err(format!("unknown command `{other}` (try `help`)")),
         }
@@ -518,6 +587,14 @@ impl Demo {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+fn object(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(json) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err("values must be a JSON object".into()),
+        Err(e) => Err(format!("bad JSON: {e}")),
     }
 }
 

@@ -57,10 +57,14 @@ fn the_demo_script_walks_through_all_six_icons() {
 wait connected 30
 status
 list accounts 2
-# the phone goes offline
+# the phone goes offline; edits are kept and counted (changes, not rows)
 offline
 status
-# back online and synced
+create accounts {"name":"Made offline"}
+update accounts $last {"telephone1":"555-0100"}
+create contacts {"lastname":"Offline"}
+status
+# back online: uploaded, synced
 online
 sync
 status
@@ -87,6 +91,13 @@ restore
 sync
 wait connected 15
 status
+# a change the server refuses (a phone number longer than it allows)
+create accounts {"name":"Too long","telephone1":"+1-555-0100-0100-0100-0100-0100-0100-0100-0100-0100-0100"}
+sync
+status
+errors
+discard 1
+status
 other create accounts {"name":"Made elsewhere"}
 sync
 show accounts $last
@@ -112,22 +123,37 @@ quit
         "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stderr.contains("initial sync complete"), "{stderr}");
-    let icons: Vec<String> = status_lines(&stdout)
-        .into_iter()
-        .map(|(i, _, _)| i)
-        .collect();
+    let lines = status_lines(&stdout);
+    let icons: Vec<&str> = lines.iter().map(|(i, _, _)| i.as_str()).collect();
     assert_eq!(
         icons,
         [
             "connected",
             "not_connected",
+            "pending_upload",
             "connected",
             "syncing",
             "warning",
             "error",
+            "connected",
+            "error",
             "connected"
         ],
         "{stdout}"
+    );
+    // Create + update of one row merge into one change; the contact is the
+    // second.
+    assert_eq!((lines[2].1, lines[2].2), (2, 0), "{stdout}");
+    assert_eq!((lines[3].1, lines[3].2), (0, 0), "{stdout}");
+    assert_eq!(
+        (lines[8].1, lines[8].2),
+        (0, 1),
+        "the refused change: {stdout}"
+    );
+    assert_eq!((lines[9].1, lines[9].2), (0, 0), "discarded: {stdout}");
+    assert!(
+        stdout.contains("HTTP 400"),
+        "errors lists the refusal: {stdout}"
     );
     assert!(
         stdout.contains("Server unreachable"),
@@ -147,7 +173,8 @@ quit
     assert_eq!(lines.len(), 1, "{stdout}");
     assert_eq!((lines[0].1, lines[0].2), (0, 0));
     assert!(stdout.contains("initial_sync_complete=true"), "{stdout}");
-    assert!(stdout.contains("accounts:201"), "{stdout}");
+    // 200 seeded + "Made offline" + "Made elsewhere" (the refused one is gone).
+    assert!(stdout.contains("accounts:202"), "{stdout}");
     assert!(
         !mooring(&["status", "--db", dir.join("missing.db").to_str().unwrap()])
             .status

@@ -6,16 +6,20 @@
 //! crate wraps this type thinly; keep it the complete app API.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::{Map, Value as J};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::profile::{AppManifest, Profile};
+use crate::outbox::{Outbox, OutboxConfig, SyncError};
+use crate::profile::{AppManifest, Profile, ResolvedProfile};
 use crate::remote::{RemoteConfig, TokenProvider};
 use crate::scheduler::{
-    self, Command, ProfileSource, RunnerParts, ScheduleConfig, Source, StatusHandle, StatusHub,
+    self, Command, ProfileSource, RESOLVED_PROFILE_META, RunnerParts, ScheduleConfig, SharedOutbox,
+    Source, StatusHandle, StatusHub,
 };
 use crate::status::{Event, SyncStatus};
 use crate::store::Phase as TablePhase;
@@ -33,6 +37,8 @@ pub struct MooringConfig {
     pub database: PathBuf,
     pub profile: ProfileSource,
     pub schedule: ScheduleConfig,
+    /// Upload batch size and per-table conflict modes.
+    pub outbox: OutboxConfig,
     /// The host's network state at open (later: `set_host_network`), so a
     /// first launch offline never tries the network.
     pub host_online: bool,
@@ -88,6 +94,7 @@ impl MooringConfig {
             database: database.into(),
             profile,
             schedule: ScheduleConfig::default(),
+            outbox: OutboxConfig::default(),
             host_online: true,
             metered: false,
             wifi_only: false,
@@ -99,6 +106,7 @@ impl MooringConfig {
 pub struct Mooring {
     store: Store,
     hub: Arc<StatusHub>,
+    outbox: SharedOutbox,
     tx: mpsc::UnboundedSender<Command>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -119,6 +127,17 @@ impl Mooring {
             metered: config.metered,
         });
         hub.apply(Event::WifiOnly(config.wifi_only));
+        // The write side works offline from the profile resolved at an
+        // earlier connection; a mirror never synced gets it at the first.
+        let remembered = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.meta(RESOLVED_PROFILE_META)).await??
+        };
+        let outbox: SharedOutbox = Arc::new(RwLock::new(
+            remembered
+                .and_then(|json| serde_json::from_str::<ResolvedProfile>(&json).ok())
+                .map(|p| Outbox::new(store.clone(), p, config.outbox.clone())),
+        ));
         let (tx, task) = scheduler::spawn(RunnerParts {
             hub: hub.clone(),
             cfg: config.schedule.clone(),
@@ -127,13 +146,14 @@ impl Mooring {
                 tokens: config.tokens.clone(),
                 store: store.clone(),
                 profile: config.profile.clone(),
+                outbox_config: config.outbox.clone(),
             },
-            upload: None,
-            pending: None,
+            outbox: outbox.clone(),
         })?;
         Ok(Mooring {
             store,
             hub,
+            outbox,
             tx,
             task: Mutex::new(Some(task)),
         })
@@ -164,6 +184,87 @@ impl Mooring {
         callback: impl Fn(&[Row]) + Send + Sync + 'static,
     ) -> Result<WatchHandle> {
         self.store.watch(query, callback)
+    }
+
+    // Writes: applied to the mirror at once, queued, uploaded when
+    // reachable (debounced). Offline or online alike.
+
+    /// Creates a row (client-generated GUID, returned). `values`: column
+    /// logical names to values; lookups take the target row's GUID.
+    pub async fn create(&self, table: &str, values: Map<String, J>) -> Result<String> {
+        let table = table.to_string();
+        self.write(move |ob| ob.create(&table, &values)).await
+    }
+
+    /// Changes the given columns of a row.
+    pub async fn update(&self, table: &str, id: &str, values: Map<String, J>) -> Result<()> {
+        let (table, id) = (table.to_string(), id.to_string());
+        self.write(move |ob| ob.update(&table, &id, &values)).await
+    }
+
+    pub async fn delete(&self, table: &str, id: &str) -> Result<()> {
+        let (table, id) = (table.to_string(), id.to_string());
+        self.write(move |ob| ob.delete(&table, &id)).await
+    }
+
+    /// Changes waiting for upload (changes, not rows, as Power Apps counts).
+    pub async fn pending_count(&self) -> Result<u64> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.pending_count()).await?
+    }
+
+    /// Changes the server refused, newest last.
+    pub async fn sync_errors(&self) -> Result<Vec<SyncError>> {
+        let outbox = self.outbox()?;
+        tokio::task::spawn_blocking(move || outbox.sync_errors()).await?
+    }
+
+    /// Queues a refused change again (with the row's current values).
+    pub async fn retry_sync_error(&self, id: i64) -> Result<()> {
+        self.write(move |ob| ob.retry_sync_error(id)).await
+    }
+
+    /// Drops a refused change; the row keeps the server's state.
+    pub async fn discard_sync_error(&self, id: i64) -> Result<()> {
+        let outbox = self.outbox()?;
+        let ob = outbox.clone();
+        tokio::task::spawn_blocking(move || ob.discard_sync_error(id)).await??;
+        self.refresh_counts(&outbox).await
+    }
+
+    fn outbox(&self) -> Result<Outbox> {
+        self.outbox
+            .read()
+            .ok()
+            .and_then(|o| o.clone())
+            .ok_or_else(|| {
+                Error::Profile(
+                    "local writes need the offline profile checked against the server once: \
+                 the first sync has not run yet"
+                        .into(),
+                )
+            })
+    }
+
+    /// Runs a blocking outbox call, then updates the status and schedules
+    /// the debounced upload.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Outbox) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let outbox = self.outbox()?;
+        let ob = outbox.clone();
+        let out = tokio::task::spawn_blocking(move || f(&ob)).await??;
+        self.refresh_counts(&outbox).await?;
+        let _ = self.send(Command::LocalWrite);
+        Ok(out)
+    }
+
+    async fn refresh_counts(&self, outbox: &Outbox) -> Result<()> {
+        let (pending, errors) = scheduler::counts(outbox).await?;
+        self.hub.apply(Event::PendingChanged(pending));
+        self.hub.apply(Event::SyncErrorsChanged(errors));
+        Ok(())
     }
 
     // Sync control.
@@ -319,8 +420,8 @@ impl DatabaseFacts {
         Ok(DatabaseFacts {
             initial_sync_complete: complete,
             last_synced_at_ms: last,
-            pending_changes: 0,
-            sync_errors: 0,
+            pending_changes: store.pending_count()?,
+            sync_errors: store.sync_error_count()?,
         })
     }
 

@@ -488,3 +488,186 @@ async fn a_listener_gets_the_current_status_first_and_nothing_after_cancel() {
     assert_eq!(seen.lock().unwrap().len(), 1, "nothing after cancel");
     app.close().await;
 }
+
+fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_edits_wait_as_pending_then_upload_on_reconnect() {
+    let env = env(20).await;
+    let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 5000))
+        .await
+        .expect("open");
+    app.sync_now().await.expect("first sync");
+    let (_h, seen) = record(&app);
+
+    env.admin.set_refusing_connections(true);
+    app.set_host_network(false, false);
+    let a = app
+        .create("accounts", obj(serde_json::json!({"name": "Offline One"})))
+        .await
+        .expect("create offline");
+    app.update(
+        "accounts",
+        &a,
+        obj(serde_json::json!({"telephone1": "555-0101"})),
+    )
+    .await
+    .expect("update offline");
+    let b = app
+        .create("accounts", obj(serde_json::json!({"name": "Offline Two"})))
+        .await
+        .expect("create offline");
+    let s = app.status();
+    assert_eq!(s.icon, Icon::PendingUpload);
+    assert_eq!(s.canvas, CanvasSync::NotConnectedPendingUpsync);
+    assert_eq!(
+        s.pending_changes, 2,
+        "create+update of one row is one change"
+    );
+    assert_eq!(s.message.key, "status.pending_upload.offline");
+    assert_eq!(
+        s.message.description,
+        "2 changes saved on this device will be uploaded when you are back online."
+    );
+    // Reads see local changes at once.
+    assert_eq!(
+        app.get("accounts", &a).await.unwrap().unwrap()["telephone1"],
+        "555-0101"
+    );
+
+    env.admin.set_refusing_connections(false);
+    app.set_host_network(true, false);
+    wait_for(&app, "uploaded", Duration::from_secs(15), |s| {
+        s.icon == Icon::Connected && s.pending_changes == 0
+    })
+    .await;
+    for id in [&a, &b] {
+        assert!(
+            env.admin
+                .row("accounts", id.parse().unwrap())
+                .unwrap()
+                .is_some(),
+            "{id} on the server"
+        );
+    }
+    let icons = icons(&seen);
+    assert!(
+        in_order(
+            &icons,
+            &[Icon::PendingUpload, Icon::Syncing, Icon::Connected]
+        ),
+        "{icons:?}"
+    );
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_while_online_uploads_by_itself_after_the_debounce() {
+    let env = env(10).await;
+    let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 5000))
+        .await
+        .expect("open");
+    app.sync_now().await.expect("first sync");
+    let started = Instant::now();
+    let id = app
+        .create("accounts", obj(serde_json::json!({"name": "Online"})))
+        .await
+        .expect("create");
+    assert_eq!(
+        app.status().icon,
+        Icon::PendingUpload,
+        "pending until the debounce ends"
+    );
+    let uuid = id.parse().unwrap();
+    while env.admin.row("accounts", uuid).unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never uploaded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    wait_for(&app, "connected", Duration::from_secs(5), |s| {
+        s.icon == Icon::Connected
+    })
+    .await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_is_an_error_until_discarded() {
+    let env = env(10).await;
+    let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 5000))
+        .await
+        .expect("open");
+    app.sync_now().await.expect("first sync");
+    // The server allows 50 characters; the profile does not say so.
+    let long = "5".repeat(80);
+    let id = app
+        .create(
+            "accounts",
+            obj(serde_json::json!({"name": "Refused", "telephone1": long})),
+        )
+        .await
+        .expect("accepted locally");
+    app.sync_now().await.expect("the sync itself works");
+    let s = app.status();
+    assert_eq!(s.icon, Icon::Error);
+    assert_eq!(s.canvas, CanvasSync::ConnectedError);
+    assert_eq!((s.pending_changes, s.sync_errors), (0, 1));
+    assert_eq!(s.message.key, "status.error.sync_errors");
+    assert!(
+        s.message
+            .description
+            .starts_with("The server rejected 1 change."),
+        "{}",
+        s.message.description
+    );
+    let errors = app.sync_errors().await.expect("list");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (
+            errors[0].table.as_str(),
+            errors[0].row_id.as_str(),
+            errors[0].status
+        ),
+        ("accounts", id.as_str(), 400)
+    );
+    // Other changes go on meanwhile.
+    let ok = app
+        .create("accounts", obj(serde_json::json!({"name": "Fine"})))
+        .await
+        .expect("create");
+    app.sync_now().await.expect("sync");
+    assert!(
+        env.admin
+            .row("accounts", ok.parse().unwrap())
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(app.status().icon, Icon::Error, "still one refused change");
+
+    app.discard_sync_error(errors[0].id).await.expect("discard");
+    let s = app.status();
+    assert_eq!((s.icon, s.sync_errors), (Icon::Connected, 0));
+    app.close().await;
+
+    // Reopened offline: pending and errors come from the mirror, and
+    // writes still work (the resolved profile is remembered).
+    let mut c = config(&env.server.root_url(), env.db(), token(), 5000);
+    c.host_online = false;
+    let app = Mooring::open(c).await.expect("reopen offline");
+    app.create(
+        "accounts",
+        obj(serde_json::json!({"name": "After restart"})),
+    )
+    .await
+    .expect("write offline after restart");
+    let s = app.status();
+    assert_eq!((s.icon, s.pending_changes), (Icon::PendingUpload, 1));
+    app.close().await;
+}

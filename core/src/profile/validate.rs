@@ -8,7 +8,7 @@ use super::{Profile, Rows, Schema, TableSchema, parse_filter};
 use crate::error::{Error, Result};
 
 /// SQLite column types the mirror uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SqlType {
     Text,
     Integer,
@@ -35,13 +35,13 @@ impl SqlType {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedProfile {
     /// In sync order: tables that `related` tables depend on come first.
     pub tables: Vec<ResolvedTable>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedTable {
     /// Entity set name: URL segment and local SQLite table name.
     pub name: String,
@@ -56,7 +56,7 @@ pub struct ResolvedTable {
     pub referenced_by: Vec<(String, String)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedColumn {
     /// Logical name, also the local column name.
     pub name: String,
@@ -78,7 +78,7 @@ pub struct ResolvedColumn {
 }
 
 /// One table a lookup column may point at.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LookupRef {
     /// Entity set of the target (`accounts`), for `/accounts(<id>)`.
     pub entity_set: String,

@@ -8,9 +8,7 @@
 
 pub mod hub;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +20,7 @@ pub use hub::{StatusHandle, StatusHub, StatusListener};
 
 use crate::connectivity::Prober;
 use crate::error::{Error, Result};
+use crate::outbox::{Outbox, OutboxConfig};
 use crate::profile::{AppManifest, Profile};
 use crate::remote::{Remote, RemoteConfig, TokenProvider};
 use crate::status::{self, Connectivity, Event, Failure, Phase};
@@ -72,11 +71,13 @@ impl ScheduleConfig {
     }
 }
 
-/// Uploads the outbox; plugged in by the facade (the outbox lives apart).
-/// Returns the pending count left afterwards.
-pub type UploadFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<()>> + Send>> + Send + Sync>;
-/// Reads the pending change count (changes, not rows).
-pub type PendingFn = Arc<dyn Fn() -> Result<u64> + Send + Sync>;
+/// The write side, shared with the facade: None until the profile has been
+/// resolved against the server once (then remembered in the mirror).
+pub(crate) type SharedOutbox = Arc<RwLock<Option<Outbox>>>;
+
+/// Where the resolved profile is remembered, so an app reopened offline
+/// can validate and queue writes without the server.
+pub(crate) const RESOLVED_PROFILE_META: &str = "profile.resolved";
 
 /// What the runner needs to prepare a sync engine when the server answers.
 pub(crate) struct Source {
@@ -84,6 +85,7 @@ pub(crate) struct Source {
     pub tokens: Arc<dyn TokenProvider>,
     pub store: Store,
     pub profile: ProfileSource,
+    pub outbox_config: OutboxConfig,
 }
 
 /// The offline profile, or an app manifest it is generated from (which
@@ -102,7 +104,6 @@ pub(crate) enum Command {
     /// The hub already has the new host network state; re-decide.
     NetworkChanged,
     /// A local write happened: upload after the debounce.
-    #[allow(dead_code)] // sent by the facade's writes once the outbox is wired
     LocalWrite,
     Pause,
     Resume,
@@ -139,8 +140,7 @@ pub(crate) struct Runner {
     prober: Arc<Prober>,
     source: Arc<Source>,
     engine: Option<Arc<SyncEngine>>,
-    upload: Option<UploadFn>,
-    pending: Option<PendingFn>,
+    outbox: SharedOutbox,
     rx: mpsc::UnboundedReceiver<Command>,
     job: Option<(JobKind, JoinHandle<Outcome>)>,
     paused: bool,
@@ -167,8 +167,7 @@ pub(crate) struct RunnerParts {
     pub hub: Arc<StatusHub>,
     pub cfg: ScheduleConfig,
     pub source: Source,
-    pub upload: Option<UploadFn>,
-    pub pending: Option<PendingFn>,
+    pub outbox: SharedOutbox,
 }
 
 /// Starts the runner on the current runtime; commands go through the sender.
@@ -186,8 +185,7 @@ pub(crate) fn spawn(
         prober: Arc::new(prober),
         source: Arc::new(parts.source),
         engine: None,
-        upload: parts.upload,
-        pending: parts.pending,
+        outbox: parts.outbox,
         rx,
         job: None,
         paused: false,
@@ -489,8 +487,7 @@ impl Runner {
             hub: self.hub.clone(),
             source: self.source.clone(),
             engine: self.engine.clone(),
-            upload: self.upload.clone(),
-            pending: self.pending.clone(),
+            outbox: self.outbox.clone(),
             delta_interval: self.cfg.delta_interval,
         };
         self.job = Some((
@@ -639,8 +636,7 @@ struct JobCtx {
     hub: Arc<StatusHub>,
     source: Arc<Source>,
     engine: Option<Arc<SyncEngine>>,
-    upload: Option<UploadFn>,
-    pending: Option<PendingFn>,
+    outbox: SharedOutbox,
     delta_interval: Option<Duration>,
 }
 
@@ -661,33 +657,20 @@ impl JobCtx {
         engine_slot: &mut Option<Arc<SyncEngine>>,
     ) -> Result<Option<Instant>> {
         let initial_done = self.hub.status().initial_sync_complete;
-        if plan.download {
-            if !initial_done {
-                // Validating the profile is part of the first download.
-                self.hub
-                    .apply_job(self.id, Event::SyncStarted(Phase::InitialSync));
+        if !initial_done && plan.download {
+            // Validating the profile is part of the first download.
+            self.hub
+                .apply_job(self.id, Event::SyncStarted(Phase::InitialSync));
+        }
+        let engine = match engine_slot.clone() {
+            Some(e) => e,
+            None => {
+                let e = self.prepare().await?;
+                *engine_slot = Some(e.clone());
+                e
             }
-            let engine = match engine_slot.clone() {
-                Some(e) => e,
-                None => {
-                    let remote =
-                        Remote::new(self.source.remote.clone(), self.source.tokens.clone())?;
-                    let profile = match &self.source.profile {
-                        ProfileSource::Profile(p) => p.clone(),
-                        ProfileSource::Manifest(m) => {
-                            crate::sync::profile_from_manifest(&remote, m).await?
-                        }
-                    };
-                    let (e, migration) =
-                        SyncEngine::prepare(remote, self.source.store.clone(), &profile).await?;
-                    if !migration.created.is_empty() || !migration.rebaselined.is_empty() {
-                        info!(?migration, "profile applied to the mirror");
-                    }
-                    let e = Arc::new(e);
-                    *engine_slot = Some(e.clone());
-                    e
-                }
-            };
+        };
+        if plan.download {
             let ran_initial = engine.needs_initial().await?;
             if ran_initial {
                 self.hub
@@ -717,56 +700,82 @@ impl JobCtx {
                     },
                 );
             }
-            if plan.download {
-                // Tables just baselined are current: only the others.
-                let tables = self
-                    .tables_to_refresh(&engine, plan.full && !ran_initial)
-                    .await?;
-                if !tables.is_empty() {
-                    self.hub
-                        .apply_job(self.id, Event::SyncStarted(Phase::DeltaSync));
-                    let quiet: ProgressFn = Arc::new(|_: &Progress| {});
-                    let summary = engine.delta_tables(Some(&tables), quiet).await?;
-                    debug!(
-                        tables = tables.len(),
-                        downloaded = summary.downloaded_rows,
-                        deleted = summary.deleted_rows,
-                        "delta sync done"
-                    );
-                    self.hub.apply_job(
-                        self.id,
-                        Event::SyncSucceeded {
-                            phase: Phase::DeltaSync,
-                            at_ms: now_ms(),
-                        },
-                    );
-                }
+            // Tables just baselined are current: only the others.
+            let tables = self
+                .tables_to_refresh(&engine, plan.full && !ran_initial)
+                .await?;
+            if !tables.is_empty() {
+                self.hub
+                    .apply_job(self.id, Event::SyncStarted(Phase::DeltaSync));
+                let quiet: ProgressFn = Arc::new(|_: &Progress| {});
+                let summary = engine.delta_tables(Some(&tables), quiet).await?;
+                debug!(
+                    tables = tables.len(),
+                    downloaded = summary.downloaded_rows,
+                    deleted = summary.deleted_rows,
+                    "delta sync done"
+                );
+                self.hub.apply_job(
+                    self.id,
+                    Event::SyncSucceeded {
+                        phase: Phase::DeltaSync,
+                        at_ms: now_ms(),
+                    },
+                );
             }
         }
         if plan.upload {
-            self.upload_step().await?;
+            self.upload_step(&engine).await?;
         }
-        match engine_slot {
-            Some(e) => Ok(Some(self.next_due(e).await?)),
-            None => Ok(None),
-        }
+        Ok(Some(self.next_due(&engine).await?))
     }
 
-    async fn upload_step(&self) -> Result<()> {
-        let (Some(upload), Some(pending)) = (&self.upload, &self.pending) else {
-            return Ok(());
+    /// Validates the profile against the server, migrates the mirror, and
+    /// makes (and remembers) the write side.
+    async fn prepare(&self) -> Result<Arc<SyncEngine>> {
+        let remote = Remote::new(self.source.remote.clone(), self.source.tokens.clone())?;
+        let profile = match &self.source.profile {
+            ProfileSource::Profile(p) => p.clone(),
+            ProfileSource::Manifest(m) => crate::sync::profile_from_manifest(&remote, m).await?,
         };
-        let n = blocking(pending.clone()).await?;
+        let (engine, migration) =
+            SyncEngine::prepare(remote, self.source.store.clone(), &profile).await?;
+        if !migration.created.is_empty() || !migration.rebaselined.is_empty() {
+            info!(?migration, "profile applied to the mirror");
+        }
+        let resolved = serde_json::to_string(engine.profile())
+            .map_err(|e| Error::Internal(format!("cannot serialize the resolved profile: {e}")))?;
+        let store = self.source.store.clone();
+        tokio::task::spawn_blocking(move || store.set_meta(RESOLVED_PROFILE_META, &resolved))
+            .await??;
+        let outbox = engine.outbox(self.source.outbox_config.clone());
+        if let Ok(mut slot) = self.outbox.write() {
+            *slot = Some(outbox);
+        }
+        Ok(Arc::new(engine))
+    }
+
+    async fn upload_step(&self, engine: &SyncEngine) -> Result<()> {
+        let outbox = self.outbox.read().ok().and_then(|o| o.clone());
+        let Some(outbox) = outbox else { return Ok(()) };
+        let (n, _) = counts(&outbox).await?;
         self.hub.apply(Event::PendingChanged(n));
         if n == 0 {
             return Ok(());
         }
         self.hub
             .apply_job(self.id, Event::SyncStarted(Phase::Upload));
-        let result = upload().await;
-        let left = blocking(pending.clone()).await?;
+        let result = outbox.upload(engine.remote()).await;
+        let (left, errors) = counts(&outbox).await?;
         self.hub.apply(Event::PendingChanged(left));
-        result?;
+        self.hub.apply(Event::SyncErrorsChanged(errors));
+        let summary = result?;
+        debug!(
+            uploaded = summary.uploaded,
+            rejected = summary.rejected,
+            requests = summary.requests,
+            "upload done"
+        );
         self.hub.apply_job(
             self.id,
             Event::SyncSucceeded {
@@ -827,8 +836,10 @@ impl JobCtx {
     }
 }
 
-async fn blocking(f: PendingFn) -> Result<u64> {
-    tokio::task::spawn_blocking(move || f()).await?
+/// (pending changes, sync errors) of the outbox, off the async threads.
+pub(crate) async fn counts(outbox: &Outbox) -> Result<(u64, u64)> {
+    let ob = outbox.clone();
+    tokio::task::spawn_blocking(move || Ok((ob.pending_count()?, ob.sync_error_count()?))).await?
 }
 
 fn to_status_progress(p: &Progress) -> status::Progress {
