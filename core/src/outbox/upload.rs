@@ -81,7 +81,10 @@ impl Outbox {
                 continue;
             }
             let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
-            self.blocking(move |s| s.outbox_mark_sent(&seqs)).await?;
+            let entries = self.blocking(move |s| s.outbox_claim(&seqs)).await?;
+            if entries.is_empty() {
+                continue;
+            }
             if entries.len() > 1 {
                 sum.requests += 1;
                 sum.batches += 1;
@@ -303,8 +306,9 @@ impl Outbox {
             } else {
                 server_row(t, &resp.body)
             })),
+            // 408 is a timeout (retried by the client), not a refusal.
             Err(Error::Http { status, odata, .. })
-                if (400..500).contains(&status) && status != 401 && status != 429 =>
+                if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) =>
             {
                 if e.op == Op::Delete && status == 404 {
                     return Ok(Outcome::Done(None)); // already gone: a retried delete

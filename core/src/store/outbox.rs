@@ -517,19 +517,30 @@ impl Store {
         })
     }
 
-    /// Marks entries as sent, before they go out (see `Entry::sent`).
-    pub fn outbox_mark_sent(&self, seqs: &[i64]) -> Result<()> {
+    /// Marks entries as sent before they go out (see `Entry::sent`) and
+    /// returns them as they are now, in one transaction: an entry merged
+    /// away meanwhile (a create deleted before it was ever sent) is not
+    /// returned, so it is never sent.
+    pub fn outbox_claim(&self, seqs: &[i64]) -> Result<Vec<Entry>> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(seqs.len());
         {
-            let mut stmt =
+            let mut mark =
                 tx.prepare_cached("UPDATE mooring_outbox SET sent = 1 WHERE seq = ?1")?;
+            let mut read = tx.prepare_cached(&format!(
+                "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
+            ))?;
             for s in seqs {
-                stmt.execute([s])?;
+                if mark.execute([s])? == 1 {
+                    if let Some(e) = read.query_row([s], read_entry).optional()? {
+                        out.push(e);
+                    }
+                }
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(out)
     }
 
     /// Uploaded entries: each leaves the queue unless it changed since it
