@@ -766,3 +766,37 @@ async fn an_expired_token_is_refreshed_once_during_upload() {
     assert!(e.is_auth(), "{e:?}");
     assert_eq!(ob.pending_count().unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_tables_keep_pending_rows_through_refreshes() {
+    let env = env(30).await;
+    let profile = r#"{"tables":[
+        {"name":"accounts","columns":["name"],"rows":"all"},
+        {"name":"contacts","columns":["firstname","lastname","ownerid"],"rows":"owned"}]}"#;
+    let engine = env.engine(profile, 500).await;
+    engine.sync(quiet()).await.unwrap();
+    let ob = outbox(&engine, 100);
+    let mine = engine.store().count("contacts").unwrap();
+    let id = ob
+        .create("contacts", &obj(json!({"lastname": "Pending"})))
+        .unwrap();
+    // A refresh (filter pass, key pass, sweep) before the upload keeps it.
+    engine.delta(quiet()).await.unwrap();
+    assert!(engine.store().get("contacts", &id).unwrap().is_some());
+    ob.upload(engine.remote()).await.unwrap();
+    // Created as the signed-in user, so it is "owned" and stays after
+    // the next refresh, now as a server row.
+    engine.delta(quiet()).await.unwrap();
+    let row = engine.store().get("contacts", &id).unwrap().unwrap();
+    assert_eq!(row["lastname"], "Pending");
+    assert_eq!(engine.store().count("contacts").unwrap(), mine + 1);
+    let me = env.user_id(0);
+    assert_mirror(
+        engine.store(),
+        &env.admin,
+        "contacts",
+        "contactid",
+        &["firstname", "lastname"],
+        owner_is(me),
+    );
+}
