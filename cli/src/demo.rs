@@ -74,6 +74,8 @@ struct Demo {
     /// The id of the last row created (`$last` in commands).
     last_id: Option<String>,
     colour: bool,
+    /// The live status line already prints changes.
+    live: bool,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
@@ -144,9 +146,9 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         other_user,
         last_id: None,
         colour,
+        live: interactive,
     };
     let _live = if interactive {
-        println!("{}", demo.line(&app.status()));
         println!("type `help` for the commands");
         Some(live_status(&app, colour))
     } else {
@@ -203,15 +205,17 @@ fn prompt() {
     let _ = std::io::stdout().flush();
 }
 
-/// Prints a status line whenever what it shows changes (interactive only).
+/// Prints a status line whenever the icon, its explanation or a count
+/// changes (interactive only; a new last-sync time alone is not news).
 fn live_status(app: &Mooring, colour: bool) -> mooring_core::StatusHandle {
-    let last = Mutex::new(String::new());
+    let last = Mutex::new(None);
     app.observe_status(move |s| {
-        let text = status_line::pretty(s, colour);
+        let key = (s.icon, s.message.key, s.pending_changes, s.sync_errors);
         if let Ok(mut l) = last.lock() {
-            if *l != text {
-                println!("\r{text}");
-                *l = text;
+            if *l != Some(key) {
+                println!("\r{}", status_line::pretty(s, colour));
+                prompt();
+                *l = Some(key);
             }
         }
     })
@@ -267,7 +271,8 @@ async fn loading_screen(app: &Mooring, plain: bool) -> Result<(), String> {
             eprintln!("{}: {}", s.message.title, s.message.description);
             said_waiting = true;
         }
-        let Some(p) = s.initial_progress else {
+        // No bar before the totals are known (an empty bar draws as full).
+        let Some(p) = s.initial_progress.filter(|p| p.rows_total > 0) else {
             continue;
         };
         let secs = started.elapsed().as_secs_f64().max(0.001);
@@ -357,12 +362,16 @@ impl Demo {
             "offline" => {
                 self.app.set_host_network(false, false);
                 self.admin.set_refusing_connections(true);
-                println!("{}", self.line(&self.app.status()));
+                if !self.live {
+                    println!("{}", self.line(&self.app.status()));
+                }
             }
             "online" => {
                 self.admin.set_refusing_connections(false);
                 self.app.set_host_network(true, false);
-                println!("{}", self.line(&self.app.status()));
+                if !self.live {
+                    println!("{}", self.line(&self.app.status()));
+                }
             }
             "unreachable" => {
                 self.admin.set_refusing_connections(true);

@@ -651,6 +651,10 @@ impl JobCtx {
         }
     }
 
+    /// One run: prepare if needed, initial sync (or resume), delta of the
+    /// tables due, upload. Steps hand over with `SyncStarted(next)` and the
+    /// run ends with one `SyncSucceeded`, so the icon stays "syncing" from
+    /// the first step to the last (no flash of another state in between).
     async fn steps(
         &self,
         plan: Plan,
@@ -670,6 +674,8 @@ impl JobCtx {
                 e
             }
         };
+        let mut last: Option<Phase> = None;
+        let mut completes_initial = false;
         if plan.download {
             let ran_initial = engine.needs_initial().await?;
             if ran_initial {
@@ -683,23 +689,10 @@ impl JobCtx {
                     }
                 });
                 engine.initial(progress).await?;
-                self.hub.apply_job(
-                    self.id,
-                    Event::SyncSucceeded {
-                        phase: Phase::InitialSync,
-                        at_ms: now_ms(),
-                    },
-                );
-            } else if !initial_done {
-                // The mirror was complete already (a profile check only).
-                self.hub.apply_job(
-                    self.id,
-                    Event::SyncSucceeded {
-                        phase: Phase::InitialSync,
-                        at_ms: now_ms(),
-                    },
-                );
+                last = Some(Phase::InitialSync);
             }
+            // Also when the mirror was complete already (a profile check).
+            completes_initial = ran_initial || !initial_done;
             // Tables just baselined are current: only the others.
             let tables = self
                 .tables_to_refresh(&engine, plan.full && !ran_initial)
@@ -715,17 +708,32 @@ impl JobCtx {
                     deleted = summary.deleted_rows,
                     "delta sync done"
                 );
+                last = Some(Phase::DeltaSync);
+            }
+        }
+        if plan.upload && self.upload_step(&engine).await? {
+            last = Some(Phase::Upload);
+        }
+        let end = if completes_initial {
+            // The event that marks the first sync complete.
+            Some(Phase::InitialSync)
+        } else {
+            last
+        };
+        match end {
+            Some(phase) => {
                 self.hub.apply_job(
                     self.id,
                     Event::SyncSucceeded {
-                        phase: Phase::DeltaSync,
+                        phase,
                         at_ms: now_ms(),
                     },
                 );
             }
-        }
-        if plan.upload {
-            self.upload_step(&engine).await?;
+            // Nothing was due after all: close the "syncing" said up front.
+            None => {
+                self.hub.apply_job(self.id, Event::SyncStopped);
+            }
         }
         Ok(Some(self.next_due(&engine).await?))
     }
@@ -755,13 +763,16 @@ impl JobCtx {
         Ok(Arc::new(engine))
     }
 
-    async fn upload_step(&self, engine: &SyncEngine) -> Result<()> {
+    /// Uploads pending changes; whether there were any.
+    async fn upload_step(&self, engine: &SyncEngine) -> Result<bool> {
         let outbox = self.outbox.read().ok().and_then(|o| o.clone());
-        let Some(outbox) = outbox else { return Ok(()) };
+        let Some(outbox) = outbox else {
+            return Ok(false);
+        };
         let (n, _) = counts(&outbox).await?;
         self.hub.apply(Event::PendingChanged(n));
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         self.hub
             .apply_job(self.id, Event::SyncStarted(Phase::Upload));
@@ -776,14 +787,7 @@ impl JobCtx {
             requests = summary.requests,
             "upload done"
         );
-        self.hub.apply_job(
-            self.id,
-            Event::SyncSucceeded {
-                phase: Phase::Upload,
-                at_ms: now_ms(),
-            },
-        );
-        Ok(())
+        Ok(true)
     }
 
     fn interval(&self, table_minutes: u32) -> i64 {
