@@ -671,3 +671,24 @@ async fn a_refused_change_is_an_error_until_discarded() {
     assert_eq!((s.icon, s.pending_changes), (Icon::PendingUpload, 1));
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_deletes_the_users_local_data() {
+    let env = env(10).await;
+    let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 5000))
+        .await
+        .expect("open");
+    app.sync_now().await.expect("sync");
+    assert!(env.db().exists());
+    app.sign_out().await.expect("sign out");
+    assert!(!env.db().exists(), "the mirror is gone");
+    // A new sign-in starts from nothing: the first sync needs a connection.
+    let mut c = config(&env.server.root_url(), env.db(), token(), 5000);
+    c.host_online = false;
+    let app = Mooring::open(c).await.expect("open again");
+    assert_eq!(
+        app.status().message.key,
+        "status.warning.first_sync_needs_connection"
+    );
+    app.close().await;
+}
