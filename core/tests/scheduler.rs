@@ -118,15 +118,12 @@ async fn offline_mid_initial_sync_then_back_resumes_where_it_stopped() {
     env.admin.set_refusing_connections(true);
     app.set_host_network(false, false);
     let off = app.status();
-    // An unfinished first sync offline: the not-connected warning that
-    // says the first sync needs a connection (docs/status.md).
+    // A first sync interrupted half-way: not connected, its download
+    // paused (docs/status.md).
     assert_eq!(off.connectivity, Connectivity::Offline);
-    assert_eq!(off.icon, Icon::Warning);
-    assert_eq!(off.canvas, CanvasSync::NotConnectedWithWarning);
-    assert_eq!(
-        off.message.key,
-        "status.warning.first_sync_needs_connection"
-    );
+    assert_eq!(off.icon, Icon::NotConnected);
+    assert_eq!(off.canvas, CanvasSync::NotConnected);
+    assert_eq!(off.message.key, "status.not_connected.first_sync_paused");
     let done_offline = off
         .initial_progress
         .expect("progress kept while interrupted")
@@ -165,7 +162,6 @@ async fn offline_mid_initial_sync_then_back_resumes_where_it_stopped() {
             &icons,
             &[
                 Icon::Syncing,
-                Icon::Warning,
                 Icon::NotConnected,
                 Icon::Syncing,
                 Icon::Connected

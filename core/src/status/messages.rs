@@ -109,6 +109,17 @@ pub(super) fn explain(s: &SyncStatus) -> Message {
         }
         Icon::Warning => warning_text(s),
         Icon::NotConnected => match s.connectivity {
+            _ if !s.initial_sync_complete && s.initial_progress.is_some_and(|p| p.rows_done > 0) => {
+                let p = s.initial_progress.unwrap_or_default();
+                (
+                    "status.not_connected.first_sync_paused",
+                    "Not connected",
+                    format!(
+                        "The first download paused at {} of {} rows. It resumes where it stopped when you reconnect; the rows downloaded so far are available.",
+                        p.rows_done, p.rows_total
+                    ),
+                )
+            }
             Connectivity::Checking => (
                 "status.not_connected.checking",
                 "Checking the connection",

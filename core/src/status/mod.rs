@@ -359,7 +359,12 @@ impl StatusMachine {
         let connected = connectivity == Connectivity::Reachable;
         // Not while checking: a first launch on a good network would flash
         // a warning for the few milliseconds the first probe takes.
+        // Only before any row arrived: a first sync interrupted half-way by
+        // a lost network shows as not connected (its download is paused,
+        // the rows so far are readable), as issue 5's sequence has it.
+        let nothing_downloaded = self.progress.is_none_or(|p| p.rows_done == 0);
         if !self.initial_sync_complete
+            && nothing_downloaded
             && !connectivity.server_answers()
             && connectivity != Connectivity::Checking
         {

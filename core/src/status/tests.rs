@@ -301,11 +301,23 @@ fn cases() -> Vec<Case> {
             key: "status.connected",
         },
         Case {
-            name: "interrupted initial sync, offline: still needs a connection",
+            name: "first sync interrupted half-way by going offline: paused, not connected",
             events: vec![
                 REACHABLE,
                 Event::SyncStarted(Phase::InitialSync),
                 Event::InitialProgress(progress),
+                OFFLINE,
+                Event::SyncFailed { phase: Phase::InitialSync, failure: Failure::Offline },
+            ],
+            icon: I::NotConnected,
+            canvas: C::NotConnected,
+            key: "status.not_connected.first_sync_paused",
+        },
+        Case {
+            name: "first sync started but nothing arrived yet, then offline: needs a connection",
+            events: vec![
+                REACHABLE,
+                Event::SyncStarted(Phase::InitialSync),
                 OFFLINE,
                 Event::SyncFailed { phase: Phase::InitialSync, failure: Failure::Offline },
             ],
