@@ -17,6 +17,7 @@ pub mod value;
 
 pub use error::{Error, Result};
 pub use mooring::{Mooring, MooringConfig};
+pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use profile::{AppManifest, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
 pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
@@ -24,5 +25,4 @@ pub use secret::Secret;
 pub use status::{Icon, SyncStatus};
 pub use store::{Filter, Query, Row, Sort, Store};
 pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
-pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use value::Value;

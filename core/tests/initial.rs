@@ -322,23 +322,58 @@ async fn every_table_with_filtered_row_kinds_then_delta() {
 
     let check = |store: &mooring_core::Store| {
         let mine = owner_is(me.clone());
-        let contacts = assert_mirror(store, &env.admin, "contacts", "contactid", &["lastname", "parentcustomerid", "ownerid"], &mine);
-        let tasks = assert_mirror(store, &env.admin, "tasks", "activityid", &["subject", "regardingobjectid", "ownerid"], &mine);
+        let contacts = assert_mirror(
+            store,
+            &env.admin,
+            "contacts",
+            "contactid",
+            &["lastname", "parentcustomerid", "ownerid"],
+            &mine,
+        );
+        let tasks = assert_mirror(
+            store,
+            &env.admin,
+            "tasks",
+            "activityid",
+            &["subject", "regardingobjectid", "ownerid"],
+            &mine,
+        );
         let not_mine = |r: &serde_json::Map<String, serde_json::Value>| !mine(r);
-        let opps = assert_mirror(store, &env.admin, "opportunities", "opportunityid", &["name", "parentaccountid", "ownerid"], not_mine);
+        let opps = assert_mirror(
+            store,
+            &env.admin,
+            "opportunities",
+            "opportunityid",
+            &["name", "parentaccountid", "ownerid"],
+            not_mine,
+        );
         let mut pointed: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (t, c) in [("contacts", "parentcustomerid"), ("opportunities", "parentaccountid")] {
+        for (t, c) in [
+            ("contacts", "parentcustomerid"),
+            ("opportunities", "parentaccountid"),
+        ] {
             for r in store.query(&mooring_core::Query::table(t)).unwrap() {
                 if let Some(v) = r[c].as_str() {
                     pointed.insert(v.to_lowercase());
                 }
             }
         }
-        let accounts = assert_mirror(store, &env.admin, "accounts", "accountid", &["name", "statecode"], move |r| {
-            r["statecode"] == 1 || pointed.contains(&r["accountid"].as_str().unwrap().to_lowercase())
-        });
+        let accounts = assert_mirror(
+            store,
+            &env.admin,
+            "accounts",
+            "accountid",
+            &["name", "statecode"],
+            move |r| {
+                r["statecode"] == 1
+                    || pointed.contains(&r["accountid"].as_str().unwrap().to_lowercase())
+            },
+        );
         for n in [contacts, tasks, opps, accounts] {
-            assert!(n > 0 && n < 120, "a real subset: {contacts} {tasks} {opps} {accounts}");
+            assert!(
+                n > 0 && n < 120,
+                "a real subset: {contacts} {tasks} {opps} {accounts}"
+            );
         }
     };
     engine.sync(quiet()).await.expect("initial");
@@ -353,14 +388,54 @@ async fn every_table_with_filtered_row_kinds_then_delta() {
     let their_contact = contacts.iter().find(|r| !owner_is(me.clone())(r)).unwrap();
     let give = serde_json::json!({"ownerid@odata.bind": format!("/systemusers({avery})")});
     let take = serde_json::json!({"ownerid@odata.bind": format!("/systemusers({uid})")});
-    env.admin.update_row("contacts", mine_contact["contactid"].as_str().unwrap().parse().unwrap(), uid, give).unwrap();
-    env.admin.update_row("contacts", their_contact["contactid"].as_str().unwrap().parse().unwrap(), uid, take).unwrap();
-    let account = env.admin.rows("accounts").unwrap().into_iter().find(|r| r["statecode"] == 0).unwrap();
     env.admin
-        .update_row("accounts", account["accountid"].as_str().unwrap().parse().unwrap(), uid, serde_json::json!({"statecode": 1}))
+        .update_row(
+            "contacts",
+            mine_contact["contactid"].as_str().unwrap().parse().unwrap(),
+            uid,
+            give,
+        )
         .unwrap();
-    let task = env.admin.rows("tasks").unwrap().into_iter().find(|r| owner_is(me.clone())(r)).unwrap();
-    env.admin.delete_row("tasks", task["activityid"].as_str().unwrap().parse().unwrap()).unwrap();
+    env.admin
+        .update_row(
+            "contacts",
+            their_contact["contactid"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+            uid,
+            take,
+        )
+        .unwrap();
+    let account = env
+        .admin
+        .rows("accounts")
+        .unwrap()
+        .into_iter()
+        .find(|r| r["statecode"] == 0)
+        .unwrap();
+    env.admin
+        .update_row(
+            "accounts",
+            account["accountid"].as_str().unwrap().parse().unwrap(),
+            uid,
+            serde_json::json!({"statecode": 1}),
+        )
+        .unwrap();
+    let task = env
+        .admin
+        .rows("tasks")
+        .unwrap()
+        .into_iter()
+        .find(|r| owner_is(me.clone())(r))
+        .unwrap();
+    env.admin
+        .delete_row(
+            "tasks",
+            task["activityid"].as_str().unwrap().parse().unwrap(),
+        )
+        .unwrap();
     engine.delta(quiet()).await.expect("delta");
     check(engine.store());
 }

@@ -193,7 +193,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex) at the start of `b`, not
 /// followed by more identifier characters.
 fn is_guid(b: &[u8]) -> bool {
-    if b.len() < 36 || b.get(36).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+    if b.len() < 36
+        || b.get(36)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
         return false;
     }
     b[..36].iter().enumerate().all(|(i, c)| {

@@ -14,12 +14,20 @@ pub struct Message {
 
 impl Message {
     pub(super) fn placeholder() -> Self {
-        Message { key: "", title: String::new(), description: String::new() }
+        Message {
+            key: "",
+            title: String::new(),
+            description: String::new(),
+        }
     }
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 fn changes(n: u64) -> String {
@@ -137,7 +145,11 @@ pub(super) fn explain(s: &SyncStatus) -> Message {
             "Connected, and everything is synced.".to_string(),
         ),
     };
-    Message { key, title: title.to_string(), description }
+    Message {
+        key,
+        title: title.to_string(),
+        description,
+    }
 }
 
 fn warning_text(s: &SyncStatus) -> (&'static str, &'static str, String) {

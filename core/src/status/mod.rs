@@ -159,15 +159,24 @@ pub enum Event {
         last_synced_at_ms: Option<i64>,
     },
     /// What the host OS says about the network.
-    HostNetwork { online: bool, metered: bool },
+    HostNetwork {
+        online: bool,
+        metered: bool,
+    },
     /// The user's "sync on Wi-Fi only" setting.
     WifiOnly(bool),
     /// The active probe's answer. Ignored while the OS says offline.
     Probed(Connectivity),
     SyncStarted(Phase),
     InitialProgress(Progress),
-    SyncSucceeded { phase: Phase, at_ms: i64 },
-    SyncFailed { phase: Phase, failure: Failure },
+    SyncSucceeded {
+        phase: Phase,
+        at_ms: i64,
+    },
+    SyncFailed {
+        phase: Phase,
+        failure: Failure,
+    },
     /// Sync stopped on request (cancel, app to background): no failure.
     SyncStopped,
     PendingChanged(u64),
@@ -376,9 +385,16 @@ impl StatusMachine {
         if let Connectivity::Throttled { retry_after_secs } = connectivity {
             warnings.push(Warning::Throttled { retry_after_secs });
         }
-        if let Some(Failure::Transient { attempt, next_in_secs }) = self.last_failure {
+        if let Some(Failure::Transient {
+            attempt,
+            next_in_secs,
+        }) = self.last_failure
+        {
             if connected {
-                warnings.push(Warning::Retrying { attempt, next_in_secs });
+                warnings.push(Warning::Retrying {
+                    attempt,
+                    next_in_secs,
+                });
             }
         }
         if self.wifi_only && self.metered && self.host_online {
@@ -434,7 +450,11 @@ impl StatusMachine {
             connectivity,
             phase: self.phase,
             initial_sync_complete: self.initial_sync_complete,
-            initial_progress: if self.initial_sync_complete { None } else { self.progress },
+            initial_progress: if self.initial_sync_complete {
+                None
+            } else {
+                self.progress
+            },
             pending_changes: self.pending,
             sync_errors: self.sync_errors,
             warnings,

@@ -4,8 +4,14 @@
 
 use super::*;
 
-const ONLINE: Event = Event::HostNetwork { online: true, metered: false };
-const OFFLINE: Event = Event::HostNetwork { online: false, metered: false };
+const ONLINE: Event = Event::HostNetwork {
+    online: true,
+    metered: false,
+};
+const OFFLINE: Event = Event::HostNetwork {
+    online: false,
+    metered: false,
+};
 const REACHABLE: Event = Event::Probed(Connectivity::Reachable);
 const SYNCED: Event = Event::Opened {
     initial_sync_complete: true,
@@ -72,7 +78,9 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "first launch, server unreachable: the first sync needs a connection",
-            events: vec![Event::Probed(Connectivity::Unreachable(UnreachableReason::Timeout))],
+            events: vec![Event::Probed(Connectivity::Unreachable(
+                UnreachableReason::Timeout,
+            ))],
             icon: I::Warning,
             canvas: C::NotConnectedWithWarning,
             key: "status.warning.first_sync_needs_connection",
@@ -86,7 +94,11 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "initial sync running",
-            events: vec![REACHABLE, Event::SyncStarted(Phase::InitialSync), Event::InitialProgress(progress)],
+            events: vec![
+                REACHABLE,
+                Event::SyncStarted(Phase::InitialSync),
+                Event::InitialProgress(progress),
+            ],
             icon: I::Syncing,
             canvas: C::ConnectedRefresh,
             key: "status.syncing.initial",
@@ -108,7 +120,10 @@ fn cases() -> Vec<Case> {
             events: vec![
                 REACHABLE,
                 Event::SyncStarted(Phase::InitialSync),
-                Event::SyncSucceeded { phase: Phase::InitialSync, at_ms: 5 },
+                Event::SyncSucceeded {
+                    phase: Phase::InitialSync,
+                    at_ms: 5,
+                },
             ],
             icon: I::Connected,
             canvas: C::Connected,
@@ -123,7 +138,12 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "upload running",
-            events: vec![SYNCED, REACHABLE, Event::PendingChanged(3), Event::SyncStarted(Phase::Upload)],
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::PendingChanged(3),
+                Event::SyncStarted(Phase::Upload),
+            ],
             icon: I::Syncing,
             canvas: C::ConnectedRefresh,
             key: "status.syncing.upload",
@@ -150,7 +170,10 @@ fn cases() -> Vec<Case> {
                 Event::PendingChanged(1),
                 Event::SyncStarted(Phase::Upload),
                 Event::PendingChanged(0),
-                Event::SyncSucceeded { phase: Phase::Upload, at_ms: 9 },
+                Event::SyncSucceeded {
+                    phase: Phase::Upload,
+                    at_ms: 9,
+                },
             ],
             icon: I::Connected,
             canvas: C::Connected,
@@ -172,14 +195,24 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "error beats syncing",
-            events: vec![SYNCED, REACHABLE, Event::SyncErrorsChanged(2), Event::SyncStarted(Phase::DeltaSync)],
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::SyncErrorsChanged(2),
+                Event::SyncStarted(Phase::DeltaSync),
+            ],
             icon: I::Error,
             canvas: C::ConnectedError,
             key: "status.error.sync_errors",
         },
         Case {
             name: "sync error discarded",
-            events: vec![SYNCED, REACHABLE, Event::SyncErrorsChanged(1), Event::SyncErrorsChanged(0)],
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::SyncErrorsChanged(1),
+                Event::SyncErrorsChanged(0),
+            ],
             icon: I::Connected,
             canvas: C::Connected,
             key: "status.connected",
@@ -197,7 +230,10 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncStarted(Phase::DeltaSync),
-                Event::SyncFailed { phase: Phase::DeltaSync, failure: Failure::Auth },
+                Event::SyncFailed {
+                    phase: Phase::DeltaSync,
+                    failure: Failure::Auth,
+                },
             ],
             icon: I::Error,
             canvas: C::ConnectedError,
@@ -215,7 +251,10 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 REACHABLE,
-                Event::SyncFailed { phase: Phase::DeltaSync, failure: Failure::Storage },
+                Event::SyncFailed {
+                    phase: Phase::DeltaSync,
+                    failure: Failure::Storage,
+                },
             ],
             icon: I::Error,
             canvas: C::ConnectedError,
@@ -226,7 +265,12 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 REACHABLE,
-                Event::SyncFailed { phase: Phase::DeltaSync, failure: Failure::Throttled { retry_after_secs: 30 } },
+                Event::SyncFailed {
+                    phase: Phase::DeltaSync,
+                    failure: Failure::Throttled {
+                        retry_after_secs: 30,
+                    },
+                },
             ],
             icon: I::Warning,
             canvas: C::ConnectedWithWarning,
@@ -239,7 +283,10 @@ fn cases() -> Vec<Case> {
                 REACHABLE,
                 Event::SyncFailed {
                     phase: Phase::DeltaSync,
-                    failure: Failure::Transient { attempt: 2, next_in_secs: 8 },
+                    failure: Failure::Transient {
+                        attempt: 2,
+                        next_in_secs: 8,
+                    },
                 },
             ],
             icon: I::Warning,
@@ -253,10 +300,16 @@ fn cases() -> Vec<Case> {
                 REACHABLE,
                 Event::SyncFailed {
                     phase: Phase::DeltaSync,
-                    failure: Failure::Transient { attempt: 1, next_in_secs: 2 },
+                    failure: Failure::Transient {
+                        attempt: 1,
+                        next_in_secs: 2,
+                    },
                 },
                 Event::SyncStarted(Phase::DeltaSync),
-                Event::SyncSucceeded { phase: Phase::DeltaSync, at_ms: 7 },
+                Event::SyncSucceeded {
+                    phase: Phase::DeltaSync,
+                    at_ms: 7,
+                },
             ],
             icon: I::Connected,
             canvas: C::Connected,
@@ -264,7 +317,10 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "captive portal",
-            events: vec![SYNCED, Event::Probed(Connectivity::Unreachable(UnreachableReason::CaptivePortal))],
+            events: vec![
+                SYNCED,
+                Event::Probed(Connectivity::Unreachable(UnreachableReason::CaptivePortal)),
+            ],
             icon: I::Warning,
             canvas: C::NotConnectedWithWarning,
             key: "status.warning.server_unreachable",
@@ -275,7 +331,10 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncStarted(Phase::DeltaSync),
-                Event::SyncFailed { phase: Phase::DeltaSync, failure: Failure::Offline },
+                Event::SyncFailed {
+                    phase: Phase::DeltaSync,
+                    failure: Failure::Offline,
+                },
             ],
             icon: I::Warning,
             canvas: C::NotConnectedWithWarning,
@@ -286,7 +345,10 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 Event::WifiOnly(true),
-                Event::HostNetwork { online: true, metered: true },
+                Event::HostNetwork {
+                    online: true,
+                    metered: true,
+                },
                 REACHABLE,
             ],
             icon: I::Warning,
@@ -295,7 +357,12 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "sync cancelled",
-            events: vec![SYNCED, REACHABLE, Event::SyncStarted(Phase::DeltaSync), Event::SyncStopped],
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStopped,
+            ],
             icon: I::Connected,
             canvas: C::Connected,
             key: "status.connected",
@@ -307,7 +374,10 @@ fn cases() -> Vec<Case> {
                 Event::SyncStarted(Phase::InitialSync),
                 Event::InitialProgress(progress),
                 OFFLINE,
-                Event::SyncFailed { phase: Phase::InitialSync, failure: Failure::Offline },
+                Event::SyncFailed {
+                    phase: Phase::InitialSync,
+                    failure: Failure::Offline,
+                },
             ],
             icon: I::NotConnected,
             canvas: C::NotConnected,
@@ -319,7 +389,10 @@ fn cases() -> Vec<Case> {
                 REACHABLE,
                 Event::SyncStarted(Phase::InitialSync),
                 OFFLINE,
-                Event::SyncFailed { phase: Phase::InitialSync, failure: Failure::Offline },
+                Event::SyncFailed {
+                    phase: Phase::InitialSync,
+                    failure: Failure::Offline,
+                },
             ],
             icon: I::Warning,
             canvas: C::NotConnectedWithWarning,
@@ -335,8 +408,16 @@ fn every_case_shows_the_expected_icon_canvas_value_and_message() {
         assert_eq!(status.icon, case.icon, "{}: icon", case.name);
         assert_eq!(status.canvas, case.canvas, "{}: canvas", case.name);
         assert_eq!(status.message.key, case.key, "{}: message key", case.name);
-        assert!(!status.message.title.is_empty(), "{}: empty title", case.name);
-        assert!(!status.message.description.is_empty(), "{}: empty description", case.name);
+        assert!(
+            !status.message.title.is_empty(),
+            "{}: empty title",
+            case.name
+        );
+        assert!(
+            !status.message.description.is_empty(),
+            "{}: empty description",
+            case.name
+        );
     }
 }
 
@@ -365,7 +446,10 @@ fn the_cases_cover_every_icon_and_every_canvas_value() {
         C::NotConnectedPendingUpsync,
         C::NotConnectedSyncError,
     ] {
-        assert!(all.iter().any(|c| c.canvas == canvas), "no case for {canvas:?}");
+        assert!(
+            all.iter().any(|c| c.canvas == canvas),
+            "no case for {canvas:?}"
+        );
     }
 }
 
@@ -377,7 +461,13 @@ fn descriptions_carry_the_numbers_the_user_needs() {
         "3 changes saved on this device will be uploaded when you are back online."
     );
     let s = run(&[SYNCED, REACHABLE, Event::SyncErrorsChanged(1)]);
-    assert!(s.message.description.starts_with("The server rejected 1 change."), "{}", s.message.description);
+    assert!(
+        s.message
+            .description
+            .starts_with("The server rejected 1 change."),
+        "{}",
+        s.message.description
+    );
     let s = run(&[
         REACHABLE,
         Event::SyncStarted(Phase::InitialSync),
@@ -390,13 +480,25 @@ fn descriptions_carry_the_numbers_the_user_needs() {
             eta_secs: None,
         }),
     ]);
-    assert_eq!(s.message.description, "20000 of 40000 rows and 2 of 4 tables downloaded.");
+    assert_eq!(
+        s.message.description,
+        "20000 of 40000 rows and 2 of 4 tables downloaded."
+    );
     let s = run(&[
         SYNCED,
         REACHABLE,
-        Event::SyncFailed { phase: Phase::DeltaSync, failure: Failure::Throttled { retry_after_secs: 1 } },
+        Event::SyncFailed {
+            phase: Phase::DeltaSync,
+            failure: Failure::Throttled {
+                retry_after_secs: 1,
+            },
+        },
     ]);
-    assert!(s.message.description.ends_with("in about 1 second."), "{}", s.message.description);
+    assert!(
+        s.message.description.ends_with("in about 1 second."),
+        "{}",
+        s.message.description
+    );
 }
 
 #[test]
@@ -404,7 +506,10 @@ fn apply_reports_only_visible_changes() {
     let mut machine = StatusMachine::new();
     assert!(machine.apply(SYNCED).is_some());
     assert!(machine.apply(REACHABLE).is_some());
-    assert!(machine.apply(REACHABLE).is_none(), "a repeated probe result changes nothing");
+    assert!(
+        machine.apply(REACHABLE).is_none(),
+        "a repeated probe result changes nothing"
+    );
     assert!(machine.apply(Event::PendingChanged(0)).is_none());
     assert!(machine.apply(Event::PendingChanged(1)).is_some());
 }
@@ -416,12 +521,21 @@ fn sync_is_allowed_only_when_reachable_and_the_network_is_allowed() {
     machine.apply(REACHABLE);
     assert!(machine.may_sync());
     machine.apply(Event::WifiOnly(true));
-    machine.apply(Event::HostNetwork { online: true, metered: true });
+    machine.apply(Event::HostNetwork {
+        online: true,
+        metered: true,
+    });
     assert!(!machine.may_sync(), "Wi-Fi only on a metered network");
-    machine.apply(Event::HostNetwork { online: false, metered: false });
+    machine.apply(Event::HostNetwork {
+        online: false,
+        metered: false,
+    });
     assert!(!machine.may_sync(), "offline");
     machine.apply(ONLINE);
-    assert!(!machine.may_sync(), "back online: the old probe result no longer counts");
+    assert!(
+        !machine.may_sync(),
+        "back online: the old probe result no longer counts"
+    );
     machine.apply(REACHABLE);
     assert!(machine.may_sync());
 }
@@ -431,13 +545,20 @@ fn initial_progress_is_hidden_once_the_first_sync_completed() {
     let s = run(&[
         REACHABLE,
         Event::SyncStarted(Phase::InitialSync),
-        Event::InitialProgress(Progress { rows_done: 5, rows_total: 10, ..Progress::default() }),
+        Event::InitialProgress(Progress {
+            rows_done: 5,
+            rows_total: 10,
+            ..Progress::default()
+        }),
     ]);
     assert_eq!(s.initial_progress.map(|p| p.rows_done), Some(5));
     let s = run(&[
         REACHABLE,
         Event::SyncStarted(Phase::InitialSync),
-        Event::SyncSucceeded { phase: Phase::InitialSync, at_ms: 42 },
+        Event::SyncSucceeded {
+            phase: Phase::InitialSync,
+            at_ms: 42,
+        },
     ]);
     assert_eq!(s.initial_progress, None);
     assert!(s.initial_sync_complete);

@@ -12,8 +12,8 @@ mod watch;
 mod write;
 
 pub use migrate::Migration;
-pub use outbox::{Ack, Entry, LocalWrite, Op, SyncErrorRecord};
 pub(crate) use outbox::cell as cell_of;
+pub use outbox::{Ack, Entry, LocalWrite, Op, SyncErrorRecord};
 pub use query::{Filter, Query, Row, Sort};
 pub use state::{Phase, TableState};
 pub use watch::WatchHandle;
