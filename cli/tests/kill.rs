@@ -5,11 +5,14 @@
 //! committed. MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED tune
 //! it; scripts/soak-kill runs many more trials.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{mirror_rows, server_rows};
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mooring_devserver::{Admin, Config};
+use mooring_devserver::Config;
 
 const ROWS: usize = 100_000;
 const PAGE: u64 = 2_000;
@@ -21,59 +24,6 @@ const COLUMNS: [&str; 5] = [
     "revenue",
     "modifiedon",
 ];
-
-fn norm(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "null".into(),
-        serde_json::Value::Number(n) => format!("{}", n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn server_rows(admin: &Admin) -> BTreeMap<String, Vec<String>> {
-    admin
-        .rows("accounts")
-        .expect("server rows")
-        .into_iter()
-        .map(|r| {
-            let id = r["accountid"].as_str().expect("key").to_lowercase();
-            (
-                id,
-                COLUMNS
-                    .iter()
-                    .map(|c| norm(r.get(*c).unwrap_or(&serde_json::Value::Null)))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn mirror_rows(db: &Path) -> BTreeMap<String, Vec<String>> {
-    let c = rusqlite::Connection::open(db).expect("mirror opens");
-    let sql = format!(
-        "SELECT accountid, {} FROM accounts",
-        COLUMNS.map(|c| format!("\"{c}\"")).join(", ")
-    );
-    let mut stmt = c.prepare(&sql).expect("mirror query");
-    let rows = stmt
-        .query_map([], |r| {
-            let mut v = Vec::new();
-            for i in 1..=COLUMNS.len() {
-                let x: rusqlite::types::Value = r.get(i)?;
-                v.push(match x {
-                    rusqlite::types::Value::Null => "null".into(),
-                    rusqlite::types::Value::Integer(i) => format!("{}", i as f64),
-                    rusqlite::types::Value::Real(f) => format!("{f}"),
-                    rusqlite::types::Value::Text(s) => s,
-                    rusqlite::types::Value::Blob(_) => "blob".into(),
-                });
-            }
-            Ok((r.get::<_, String>(0)?, v))
-        })
-        .expect("rows");
-    rows.map(|r| r.expect("row")).collect()
-}
 
 /// Rows the mirror holds now (0 if the killed run never created it).
 fn held(db: &Path) -> u64 {
@@ -147,7 +97,7 @@ async fn sigkill_at_random_points_then_rerun_converges() {
     .expect("emulator");
     let admin = server.admin();
     let root = server.root_url();
-    let want = server_rows(&admin);
+    let want = server_rows(&admin, &COLUMNS);
     assert_eq!(want.len(), ROWS);
     let dir = temp_dir();
     let profile = dir.join("profile.json");
@@ -170,7 +120,7 @@ async fn sigkill_at_random_points_then_rerun_converges() {
         String::from_utf8_lossy(&out.stderr)
     );
     let full = t0.elapsed();
-    assert_eq!(mirror_rows(&db), want, "uninterrupted run");
+    assert_eq!(mirror_rows(&db, &COLUMNS), want, "uninterrupted run");
     eprintln!("uninterrupted run: {full:?}");
 
     let mut interrupted = 0;
@@ -207,7 +157,7 @@ async fn sigkill_at_random_points_then_rerun_converges() {
             served,
             "trial {trial}: the summary counts what was downloaded"
         );
-        let have = mirror_rows(&db);
+        let have = mirror_rows(&db, &COLUMNS);
         if have != want {
             let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
             let missing = want.keys().filter(|k| !have.contains_key(*k)).count();

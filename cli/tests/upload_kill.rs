@@ -5,14 +5,17 @@
 //! equal the server. MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED
 //! tune it.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{mirror_rows, server_rows};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mooring_core::remote::{Remote, RemoteConfig, StaticToken};
 use mooring_core::{OutboxConfig, Profile, Store, SyncEngine};
-use mooring_devserver::{Admin, Config, RunningServer};
+use mooring_devserver::{Config, RunningServer};
 
 const SEEDED: usize = 400;
 const CREATES: usize = 600;
@@ -21,59 +24,6 @@ const DELETES: usize = 100;
 const TOKEN: &str = "kill-token";
 const COLUMNS: [&str; 3] = ["name", "telephone1", "numberofemployees"];
 const PROFILE: &str = r#"{"tables":[{"name":"accounts","columns":["name","telephone1","numberofemployees"],"rows":"all"}]}"#;
-
-fn norm(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "null".into(),
-        serde_json::Value::Number(n) => format!("{}", n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn server_rows(admin: &Admin) -> BTreeMap<String, Vec<String>> {
-    admin
-        .rows("accounts")
-        .expect("server rows")
-        .into_iter()
-        .map(|r| {
-            let id = r["accountid"].as_str().expect("key").to_lowercase();
-            (
-                id,
-                COLUMNS
-                    .iter()
-                    .map(|c| norm(r.get(*c).unwrap_or(&serde_json::Value::Null)))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn mirror_rows(db: &Path) -> BTreeMap<String, Vec<String>> {
-    let c = rusqlite::Connection::open(db).expect("mirror opens");
-    let sql = format!(
-        "SELECT accountid, {} FROM accounts",
-        COLUMNS.map(|c| format!("\"{c}\"")).join(", ")
-    );
-    let mut stmt = c.prepare(&sql).expect("mirror query");
-    let rows = stmt
-        .query_map([], |r| {
-            let mut v = Vec::new();
-            for i in 1..=COLUMNS.len() {
-                let x: rusqlite::types::Value = r.get(i)?;
-                v.push(match x {
-                    rusqlite::types::Value::Null => "null".into(),
-                    rusqlite::types::Value::Integer(i) => format!("{}", i as f64),
-                    rusqlite::types::Value::Real(f) => format!("{f}"),
-                    rusqlite::types::Value::Text(s) => s,
-                    rusqlite::types::Value::Blob(_) => "blob".into(),
-                });
-            }
-            Ok((r.get::<_, String>(0)?, v))
-        })
-        .expect("rows");
-    rows.map(|r| r.expect("row")).collect()
-}
 
 fn count(db: &Path, table: &str) -> i64 {
     let c = rusqlite::Connection::open(db).expect("db opens");
@@ -220,8 +170,8 @@ async fn sigkill_during_upload_then_rerun_applies_each_change_once() {
         );
         let full = t0.elapsed();
         assert_eq!(
-            mirror_rows(&db),
-            server_rows(&s.admin()),
+            mirror_rows(&db, &COLUMNS),
+            server_rows(&s.admin(), &COLUMNS),
             "uninterrupted upload"
         );
         eprintln!(
@@ -269,7 +219,7 @@ async fn sigkill_during_upload_then_rerun_applies_each_change_once() {
                 .count();
             assert_eq!(n, 1, "trial {trial}: {name} is on the server {n} times");
         }
-        let server = server_rows(&admin);
+        let server = server_rows(&admin, &COLUMNS);
         for (id, n) in &updated {
             assert_eq!(
                 server[id][2],
@@ -285,7 +235,7 @@ async fn sigkill_during_upload_then_rerun_applies_each_change_once() {
         }
         assert_eq!(server.len(), SEEDED + CREATES - DELETES, "trial {trial}");
         assert_eq!(
-            mirror_rows(&db),
+            mirror_rows(&db, &COLUMNS),
             server,
             "trial {trial}: mirror differs from server"
         );
