@@ -189,16 +189,7 @@ impl SyncEngine {
             }
             tracker.table_done(&t.name);
         }
-        tracker.finish();
-        let snapshot = tracker.snapshot();
-        Ok(Summary {
-            tables: self.profile.tables.len() as u32,
-            rows: self.mirror_rows().await?,
-            downloaded_rows: tracker.rows_downloaded(),
-            deleted_rows: counters.deleted,
-            bytes: snapshot.bytes,
-            secs: started.elapsed().as_secs_f64(),
-        })
+        self.finish(tracker, counters, started).await
     }
 
     /// One delta sync of every table with a complete baseline. A table whose
@@ -255,16 +246,7 @@ impl SyncEngine {
             }
             tracker.table_done(&t.name);
         }
-        tracker.finish();
-        let snapshot = tracker.snapshot();
-        Ok(Summary {
-            tables: self.profile.tables.len() as u32,
-            rows: self.mirror_rows().await?,
-            downloaded_rows: tracker.rows_downloaded(),
-            deleted_rows: counters.deleted,
-            bytes: snapshot.bytes,
-            secs: started.elapsed().as_secs_f64(),
-        })
+        self.finish(tracker, counters, started).await
     }
 
     // Blocking store calls, off the async threads.
@@ -297,6 +279,25 @@ impl SyncEngine {
         let name = table.to_string();
         self.blocking(move |s| s.count_generation(&name, generation))
             .await
+    }
+
+    /// Closes a run's progress and sums it up for the caller.
+    async fn finish(
+        &self,
+        mut tracker: Tracker,
+        counters: Counters,
+        started: Instant,
+    ) -> Result<Summary> {
+        tracker.finish();
+        let snapshot = tracker.snapshot();
+        Ok(Summary {
+            tables: self.profile.tables.len() as u32,
+            rows: self.mirror_rows().await?,
+            downloaded_rows: tracker.rows_downloaded(),
+            deleted_rows: counters.deleted,
+            bytes: snapshot.bytes,
+            secs: started.elapsed().as_secs_f64(),
+        })
     }
 
     async fn mirror_rows(&self) -> Result<u64> {
