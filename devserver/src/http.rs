@@ -391,7 +391,17 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
             // Method, path and status only: never tokens, queries or row values.
             let micros = started.elapsed().as_micros() as u64;
             tracing::debug!(%method, %path, status = r.status, bytes = r.body.len(), micros, "request");
-            to_response(r)
+            let entity_read = method == "GET"
+                && r.status == 200
+                && r.cut_at.is_none()
+                && sh.schema.by_set(&path).is_some();
+            match entity_read.then(|| sh.faults.take_nonsense()).flatten() {
+                Some(kind) => {
+                    tracing::debug!(%path, kind = kind.name(), "injected nonsense");
+                    to_response(crate::nonsense::apply(kind, r))
+                }
+                None => to_response(r),
+            }
         }
         Ok(Err(e)) => error(
             500,
@@ -483,6 +493,23 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
             }
             None => error(400, "0x80060888", "Expected {\"rows\": n}."),
         },
+        ("POST", ["nonsense-next"]) => {
+            let kind = args
+                .get("kind")
+                .and_then(J::as_str)
+                .and_then(crate::Nonsense::from_name);
+            match (kind, num("count")) {
+                (Some(k), Some(c)) => {
+                    admin.nonsense_next(k, c.min(u32::MAX as u64) as u32);
+                    admin_json(200, json!({"kind": k.name(), "count": c}))
+                }
+                _ => error(
+                    400,
+                    "0x80060888",
+                    "Expected {\"kind\": \"html\" | \"truncated\" | \"wrong_content_type\" | \"duplicate_rows\" | \"wrong_context\" | \"garbage\", \"count\": n}.",
+                ),
+            }
+        }
         ("POST", ["expire-delta-tokens"]) => {
             admin.expire_delta_tokens();
             admin_json(200, json!({}))

@@ -9,6 +9,7 @@ mod cookie;
 mod filter;
 mod http;
 mod metadata;
+mod nonsense;
 mod read;
 mod schema;
 mod seed;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+pub use nonsense::Nonsense;
 pub use schema::SAMPLE_SCHEMA;
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +144,18 @@ pub(crate) struct Faults {
     pub truncate_after: Mutex<Option<usize>>,
     pub token_generation: AtomicU64,
     pub refusing: std::sync::atomic::AtomicBool,
+    /// The next N successful entity reads answer this instead.
+    pub nonsense: Mutex<Option<(Nonsense, u32)>>,
+}
+
+impl Faults {
+    /// Consumes one injected nonsense answer, if any is pending.
+    pub(crate) fn take_nonsense(&self) -> Option<Nonsense> {
+        let mut g = self.nonsense.lock().unwrap_or_else(|p| p.into_inner());
+        let (kind, n) = (*g)?;
+        *g = (n > 1).then(|| (kind, n - 1));
+        Some(kind)
+    }
 }
 
 /// Everything the handlers share.
@@ -335,6 +349,17 @@ impl Admin {
         if let Ok(mut g) = self.shared.faults.truncate_after.lock() {
             *g = Some(rows);
         }
+    }
+    /// The next `n` successful collection or delta reads (`GET <set>`)
+    /// answer `kind` instead of their page (`n` = 0 switches it off).
+    pub fn nonsense_next(&self, kind: Nonsense, n: u32) {
+        let mut g = self
+            .shared
+            .faults
+            .nonsense
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *g = (n > 0).then_some((kind, n));
     }
     /// Every delta token issued so far now fails with 0x80044352.
     pub fn expire_delta_tokens(&self) {

@@ -573,3 +573,104 @@ async fn past_the_concurrency_limit_answers_429_with_its_own_code() {
         "slots are freed when requests end"
     );
 }
+
+/// Every kind of nonsense, one per entity read, then sane pages again; the
+/// probe (WhoAmI) and single-row reads are never touched.
+#[tokio::test]
+async fn entity_reads_can_answer_nonsense() {
+    use mooring_devserver::Nonsense;
+    let e = seeded(5).await;
+    let good = e.get("accounts?$select=name").await;
+    let good_rows = good.json()["value"].as_array().unwrap().len();
+    assert_eq!(good_rows, 5);
+    let ct = |r: &crate::common::Resp| r.header("content-type").unwrap_or_default();
+
+    e.admin.nonsense_next(Nonsense::Html, 1);
+    assert_eq!(e.get("WhoAmI").await.status, 200, "the probe stays sane");
+    let r = e.get("accounts?$select=name").await;
+    assert_eq!(r.status, 200);
+    assert!(ct(&r).starts_with("text/html"), "{}", ct(&r));
+    assert!(r.text.starts_with("<!DOCTYPE html>"));
+
+    e.admin.nonsense_next(Nonsense::Truncated, 1);
+    let r = e.get("accounts?$select=name").await;
+    assert_eq!(r.status, 200);
+    assert!(ct(&r).starts_with("application/json"));
+    let err = serde_json::from_str::<serde_json::Value>(&r.text).unwrap_err();
+    assert!(err.is_eof(), "cut, not malformed: {err}");
+
+    e.admin.nonsense_next(Nonsense::WrongContentType, 1);
+    let r = e.get("accounts?$select=name").await;
+    assert!(ct(&r).starts_with("text/plain"));
+    assert_eq!(r.json()["value"].as_array().unwrap().len(), 5);
+
+    e.admin.nonsense_next(Nonsense::DuplicateRows, 1);
+    let v = e.get("accounts?$select=name").await.json();
+    let rows = v["value"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[0]["accountid"], rows[5]["accountid"]);
+
+    e.admin.nonsense_next(Nonsense::WrongContext, 1);
+    let v = e.get("accounts?$select=name").await.json();
+    let ctx = v["@odata.context"].as_str().unwrap();
+    assert!(ctx.contains("$metadata#someothertables("), "{ctx}");
+    assert_eq!(v["value"].as_array().unwrap().len(), 5);
+
+    e.admin.nonsense_next(Nonsense::Garbage, 1);
+    let r = e.get("accounts?$select=name").await;
+    assert_eq!(r.status, 200);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+
+    // Spent: sane again. Errors are never rewritten.
+    assert_eq!(
+        e.get("accounts?$select=name").await.json()["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    e.admin.nonsense_next(Nonsense::Html, 1);
+    assert_eq!(
+        e.get("accounts?$filter=nosuchcolumn eq 1").await.status,
+        400
+    );
+    assert!(
+        e.get("accounts?$select=name")
+            .await
+            .text
+            .starts_with("<!DOCTYPE")
+    );
+
+    // Over HTTP, with a count, and a bad request.
+    let root = e.server.root_url();
+    let post = |body: serde_json::Value| {
+        e.client
+            .post(format!("{root}/admin/nonsense-next"))
+            .bearer_auth(&e.token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        post(json!({"kind": "garbage", "count": 2}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for _ in 0..2 {
+        assert!(
+            e.get("accounts?$select=name")
+                .await
+                .text
+                .contains("garbage")
+        );
+    }
+    assert_eq!(e.get("accounts?$select=name").await.status, 200);
+    assert_eq!(
+        post(json!({"kind": "nonsense", "count": 1}))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
