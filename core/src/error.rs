@@ -56,8 +56,13 @@ pub enum Error {
     Network(String),
 
     /// The server answered something that is not the documented protocol.
+    /// `problem` classifies it for the status (HTML, cut, wrong table...).
     #[error("unexpected response from {what}: {detail}")]
-    Protocol { what: String, detail: String },
+    Protocol {
+        what: String,
+        detail: String,
+        problem: crate::status::ResponseProblem,
+    },
 
     /// The local SQLite mirror failed.
     #[error("local store: {0}")]
@@ -118,9 +123,30 @@ impl Error {
     }
 
     pub(crate) fn protocol(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::bad_response(
+            what,
+            crate::status::ResponseProblem::Unexpected,
+            detail,
+        )
+    }
+
+    pub(crate) fn bad_response(
+        what: impl Into<String>,
+        problem: crate::status::ResponseProblem,
+        detail: impl Into<String>,
+    ) -> Self {
         Error::Protocol {
             what: what.into(),
             detail: detail.into(),
+            problem,
+        }
+    }
+
+    /// What was wrong with a success response outside the protocol.
+    pub fn response_problem(&self) -> Option<crate::status::ResponseProblem> {
+        match self {
+            Error::Protocol { problem, .. } => Some(*problem),
+            _ => None,
         }
     }
 }

@@ -8,7 +8,7 @@ mod page;
 
 pub use crate::value::RowData;
 pub use metadata::WhoAmI;
-pub use page::{Page, PageShape, parse_page};
+pub use page::{Page, PageError, PageShape, context_entity_set, parse_page, read_page};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,8 +272,11 @@ impl Remote {
         Ok(parsed)
     }
 
-    /// GET one page and parse it. A body that does not parse (a page cut
-    /// short) is retried like a dropped connection.
+    /// GET one page and parse it (`read_page`: JSON content type, a whole
+    /// page of the table asked, each row once). A body cut short is retried
+    /// like a dropped connection; other nonsense (a captive portal's HTML,
+    /// another table's rows) fails at once with its `ResponseProblem`, and
+    /// the scheduler retries the sync later.
     pub async fn get_page(
         &self,
         url: &str,
@@ -284,14 +287,21 @@ impl Remote {
         let mut attempts = 0u32;
         loop {
             let resp = self.get(url, Some(prefer), what).await?;
-            match parse_page(&resp.body, shape) {
+            let ct = resp
+                .headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap_or("(not text)"));
+            match read_page(&resp.body, ct, shape) {
                 Ok(page) => return Ok(page),
                 Err(e) => {
                     attempts += 1;
-                    if attempts > self.cfg.max_retries {
-                        return Err(Error::protocol(
+                    let cut = e.problem == crate::status::ResponseProblem::Truncated;
+                    if !cut || attempts > self.cfg.max_retries {
+                        warn!(%what, "the server's answer is not a page: {e}");
+                        return Err(Error::bad_response(
                             what,
-                            format!("the page does not parse: {e}"),
+                            e.problem,
+                            format!("the page does not parse: {}", e.detail),
                         ));
                     }
                     let wait = self.backoff(attempts);

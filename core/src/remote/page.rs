@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::status::ResponseProblem;
+
 use crate::value::{RowData, Value};
 
 /// Which properties of a row to keep, in the order the store wants them.
@@ -17,6 +19,9 @@ pub struct PageShape {
     key: String,
     index: HashMap<String, usize>,
     width: usize,
+    /// The entity set asked for: a page whose `@odata.context` names
+    /// another one is refused.
+    entity_set: Option<String>,
 }
 
 impl PageShape {
@@ -32,7 +37,14 @@ impl PageShape {
             key: key.to_string(),
             index,
             width: wires.len(),
+            entity_set: None,
         }
+    }
+
+    /// Checks `@odata.context` against this entity set (`accounts`).
+    pub fn for_set(mut self, entity_set: &str) -> Self {
+        self.entity_set = Some(entity_set.to_string());
+        self
     }
 }
 
@@ -43,6 +55,8 @@ pub struct Page {
     pub deleted: Vec<String>,
     pub next_link: Option<String>,
     pub delta_link: Option<String>,
+    /// The page's own `@odata.context`, when sent.
+    pub context: Option<String>,
     /// Size of the body as received, for progress.
     pub bytes: u64,
 }
@@ -54,6 +68,95 @@ pub fn parse_page(body: &[u8], shape: &PageShape) -> Result<Page, serde_json::Er
     de.end()?;
     page.bytes = body.len() as u64;
     Ok(page)
+}
+
+/// Why a success response is not a page, classified for the status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageError {
+    pub problem: ResponseProblem,
+    pub detail: String,
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.detail, self.problem.as_str())
+    }
+}
+
+/// A success response as a page, or why it is not one: the content type
+/// must be JSON (`None`: the header was missing), the body a complete page
+/// of `shape`'s table (its `@odata.context`, when sent, names that entity
+/// set) with each row once. Nothing is half-accepted.
+pub fn read_page(
+    body: &[u8],
+    content_type: Option<&str>,
+    shape: &PageShape,
+) -> Result<Page, PageError> {
+    let err = |problem, detail: String| PageError { problem, detail };
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let ct = content_type.unwrap_or("").trim().to_ascii_lowercase();
+    let looks_html = first == Some(b'<');
+    if ct.starts_with("text/html") || looks_html {
+        return Err(err(
+            ResponseProblem::Html,
+            format!(
+                "an HTML page instead of JSON (content type {:?})",
+                content_type.unwrap_or("none")
+            ),
+        ));
+    }
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media != "application/json" {
+        return Err(err(
+            ResponseProblem::WrongContentType,
+            format!(
+                "content type {:?} instead of application/json",
+                content_type.unwrap_or("none")
+            ),
+        ));
+    }
+    let page = parse_page(body, shape).map_err(|e| {
+        if e.is_eof() {
+            err(ResponseProblem::Truncated, format!("the JSON stops early: {e}"))
+        } else {
+            err(ResponseProblem::Malformed, format!("not a page: {e}"))
+        }
+    })?;
+    if let (Some(want), Some(ctx)) = (&shape.entity_set, &page.context) {
+        if let Some(got) = context_entity_set(ctx) {
+            if !got.eq_ignore_ascii_case(want) {
+                return Err(err(
+                    ResponseProblem::WrongTable,
+                    format!("a page of {got:?} when {want:?} was asked for"),
+                ));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::with_capacity(page.rows.len());
+    if let Some(r) = page.rows.iter().find(|r| !seen.insert(r.key.as_str())) {
+        return Err(err(
+            ResponseProblem::DuplicateRows,
+            format!("row {} appears twice in one page", r.key),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(page.deleted.len());
+    if let Some(k) = page.deleted.iter().find(|k| !seen.insert(k.as_str())) {
+        return Err(err(
+            ResponseProblem::DuplicateRows,
+            format!("deleted row {k} appears twice in one page"),
+        ));
+    }
+    Ok(page)
+}
+
+/// The entity set an `@odata.context` names: `<base>/$metadata#accounts`,
+/// `#accounts(name,revenue)`, `#accounts(name)/$delta` give `accounts`.
+/// None when it names no entity set (no `#`, or an empty name).
+pub fn context_entity_set(ctx: &str) -> Option<&str> {
+    let (_, frag) = ctx.split_once('#')?;
+    let end = frag.find(['(', '/', '$']).unwrap_or(frag.len());
+    let name = &frag[..end];
+    (!name.is_empty()).then_some(name)
 }
 
 struct PageSeed<'a>(&'a PageShape);
@@ -84,6 +187,7 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
                 }
                 PageKey::NextLink => page.next_link = Some(map.next_value()?),
                 PageKey::DeltaLink => page.delta_link = Some(map.next_value()?),
+                PageKey::Context => page.context = map.next_value()?,
                 PageKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -100,6 +204,7 @@ enum PageKey {
     Value,
     NextLink,
     DeltaLink,
+    Context,
     Other,
 }
 
@@ -116,6 +221,7 @@ impl<'de> de::Deserialize<'de> for PageKey {
                     "value" => PageKey::Value,
                     "@odata.nextLink" => PageKey::NextLink,
                     "@odata.deltaLink" => PageKey::DeltaLink,
+                    "@odata.context" => PageKey::Context,
                     _ => PageKey::Other,
                 })
             }

@@ -572,6 +572,7 @@ impl Runner {
                         } else {
                             warn!("sync failed: {e}");
                         }
+                        self.hub.apply(Event::ResponseProblem(e.response_problem()));
                         self.hub.apply(Event::SyncFailed {
                             phase: self.hub.status().phase,
                             failure,

@@ -2,7 +2,9 @@
 //! by key) and plain English. Never a raw error dump: the words come from the
 //! status's own fields, which carry no server text and no secrets.
 
-use super::{Connectivity, Failure, Icon, Phase, SyncStatus, UnreachableReason, Warning};
+use super::{
+    Connectivity, Failure, Icon, Phase, ResponseProblem, SyncStatus, UnreachableReason, Warning,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -174,6 +176,10 @@ fn warning_text(s: &SyncStatus) -> (&'static str, &'static str, String) {
                 plural(retry_after_secs, "second", "seconds")
             ),
         ),
+        Some(Warning::Retrying { attempt, next_in_secs }) if s.bad_response.is_some() => {
+            let p = s.bad_response.unwrap_or(ResponseProblem::Unexpected);
+            bad_response_text(p, attempt, next_in_secs)
+        }
         Some(Warning::Retrying { attempt, next_in_secs }) => (
             "status.warning.retrying",
             "Sync is retrying",
@@ -196,10 +202,135 @@ fn warning_text(s: &SyncStatus) -> (&'static str, &'static str, String) {
     }
 }
 
+/// The server answered with a success status but not with what the
+/// protocol promises: say what it sent, in words, and when we try again.
+fn bad_response_text(
+    p: ResponseProblem,
+    attempt: u32,
+    next_in_secs: u64,
+) -> (&'static str, &'static str, String) {
+    let (key, what) = match p {
+        ResponseProblem::Html => (
+            "status.warning.bad_response.html",
+            "The server answered with a web page instead of data: this network may need you to sign in to it (a hotel or guest Wi-Fi).",
+        ),
+        ResponseProblem::WrongContentType => (
+            "status.warning.bad_response.wrong_content_type",
+            "The server answered with something other than data (a wrong content type): a proxy or gateway may be in the way.",
+        ),
+        ResponseProblem::Truncated => (
+            "status.warning.bad_response.truncated",
+            "The server's answer was cut short.",
+        ),
+        ResponseProblem::Malformed => (
+            "status.warning.bad_response.malformed",
+            "The server's answer could not be read.",
+        ),
+        ResponseProblem::DuplicateRows => (
+            "status.warning.bad_response.duplicate_rows",
+            "The server sent the same row twice in one answer.",
+        ),
+        ResponseProblem::WrongTable => (
+            "status.warning.bad_response.wrong_table",
+            "The server sent rows of another table than the one asked for.",
+        ),
+        ResponseProblem::Unexpected => (
+            "status.warning.bad_response.unexpected",
+            "The server answered something unexpected.",
+        ),
+    };
+    (
+        key,
+        "The server sent an unexpected answer",
+        format!(
+            "{what} Nothing on this device was changed by it. Trying again in {} (attempt {attempt}).",
+            plural(next_in_secs, "second", "seconds")
+        ),
+    )
+}
+
 fn pending_suffix(pending: u64) -> String {
     if pending == 0 {
         String::new()
     } else {
         format!(" {} stay saved on this device meanwhile.", changes(pending))
+    }
+}
+
+#[cfg(test)]
+mod bad_response_tests {
+    use super::super::{Event, Failure, Phase, ResponseProblem, StatusMachine};
+
+    /// Each kind of nonsense has its own stable key and says what came
+    /// back; a later success clears it.
+    #[test]
+    fn each_problem_has_a_key_and_a_reason() {
+        for (p, key, words) in [
+            (ResponseProblem::Html, "status.warning.bad_response.html", "web page"),
+            (
+                ResponseProblem::WrongContentType,
+                "status.warning.bad_response.wrong_content_type",
+                "content type",
+            ),
+            (ResponseProblem::Truncated, "status.warning.bad_response.truncated", "cut short"),
+            (ResponseProblem::Malformed, "status.warning.bad_response.malformed", "could not be read"),
+            (
+                ResponseProblem::DuplicateRows,
+                "status.warning.bad_response.duplicate_rows",
+                "same row twice",
+            ),
+            (ResponseProblem::WrongTable, "status.warning.bad_response.wrong_table", "another table"),
+            (ResponseProblem::Unexpected, "status.warning.bad_response.unexpected", "unexpected"),
+        ] {
+            let mut m = StatusMachine::new();
+            m.apply(Event::Opened {
+                initial_sync_complete: true,
+                pending_changes: 0,
+                sync_errors: 0,
+                last_synced_at_ms: Some(1),
+            });
+            m.apply(Event::Probed(super::Connectivity::Reachable));
+            m.apply(Event::SyncStarted(Phase::DeltaSync));
+            m.apply(Event::ResponseProblem(Some(p)));
+            m.apply(Event::SyncFailed {
+                phase: Phase::DeltaSync,
+                failure: Failure::Transient {
+                    attempt: 2,
+                    next_in_secs: 30,
+                },
+            });
+            let s = m.status();
+            assert_eq!(s.icon, super::Icon::Warning, "{p:?}");
+            assert_eq!(s.bad_response, Some(p));
+            assert_eq!(s.message.key, key);
+            assert!(key.ends_with(p.as_str()));
+            assert!(s.message.description.contains(words), "{}", s.message.description);
+            assert!(s.message.description.contains("30 seconds"));
+            m.apply(Event::ResponseProblem(None));
+            m.apply(Event::SyncSucceeded {
+                phase: Phase::DeltaSync,
+                at_ms: 2,
+            });
+            assert_eq!(m.status().bad_response, None);
+            assert_eq!(m.status().message.key, "status.connected");
+        }
+        // A plain transient failure keeps the generic retrying message.
+        let mut m = StatusMachine::new();
+        m.apply(Event::Opened {
+            initial_sync_complete: true,
+            pending_changes: 0,
+            sync_errors: 0,
+            last_synced_at_ms: Some(1),
+        });
+        m.apply(Event::Probed(super::Connectivity::Reachable));
+        m.apply(Event::ResponseProblem(None));
+        m.apply(Event::SyncFailed {
+            phase: Phase::DeltaSync,
+            failure: Failure::Transient {
+                attempt: 1,
+                next_in_secs: 5,
+            },
+        });
+        assert_eq!(m.status().message.key, "status.warning.retrying");
     }
 }

@@ -65,6 +65,42 @@ pub enum UnreachableReason {
     CaptivePortal,
 }
 
+/// What was wrong with a response the server sent with a success status:
+/// the reason a retried sync gives (`Failure::Transient`), so the message
+/// can say more than "it failed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResponseProblem {
+    /// An HTML page instead of data: a captive portal or a proxy's page.
+    Html,
+    /// A content type other than JSON.
+    WrongContentType,
+    /// JSON that stops before its end.
+    Truncated,
+    /// Bytes that are not JSON, or JSON of another shape.
+    Malformed,
+    /// The same row twice in one page.
+    DuplicateRows,
+    /// A page whose `@odata.context` names another table than the one asked.
+    WrongTable,
+    /// Anything else outside the documented protocol.
+    Unexpected,
+}
+
+impl ResponseProblem {
+    /// The stable snake_case name (message keys end with it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseProblem::Html => "html",
+            ResponseProblem::WrongContentType => "wrong_content_type",
+            ResponseProblem::Truncated => "truncated",
+            ResponseProblem::Malformed => "malformed",
+            ResponseProblem::DuplicateRows => "duplicate_rows",
+            ResponseProblem::WrongTable => "wrong_table",
+            ResponseProblem::Unexpected => "unexpected",
+        }
+    }
+}
+
 /// What we know about reaching the server. Only `Reachable` lets sync run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Connectivity {
@@ -181,6 +217,9 @@ pub enum Event {
     SyncStopped,
     PendingChanged(u64),
     SyncErrorsChanged(u64),
+    /// Sent just before a `SyncFailed`: what was wrong with the server's
+    /// answer, if the failure was a response outside the protocol.
+    ResponseProblem(Option<ResponseProblem>),
 }
 
 /// The one status value the app observes.
@@ -199,6 +238,9 @@ pub struct SyncStatus {
     /// The failure that makes the icon an error, besides sync errors.
     pub blocking_failure: Option<Failure>,
     pub last_synced_at_ms: Option<i64>,
+    /// Why the last sync failed when the server answered nonsense (shown
+    /// with the `Retrying` warning); None once a sync succeeds.
+    pub bad_response: Option<ResponseProblem>,
     /// What tapping the icon shows: a stable key for translation, and English.
     pub message: Message,
 }
@@ -218,6 +260,7 @@ pub struct StatusMachine {
     sync_errors: u64,
     last_failure: Option<Failure>,
     last_synced_at_ms: Option<i64>,
+    bad_response: Option<ResponseProblem>,
     current: SyncStatus,
 }
 
@@ -242,6 +285,7 @@ impl StatusMachine {
             sync_errors: 0,
             last_failure: None,
             last_synced_at_ms: None,
+            bad_response: None,
             // Placeholder, replaced by `derive` just below.
             current: SyncStatus {
                 icon: Icon::NotConnected,
@@ -255,6 +299,7 @@ impl StatusMachine {
                 warnings: Vec::new(),
                 blocking_failure: None,
                 last_synced_at_ms: None,
+                bad_response: None,
                 message: Message::placeholder(),
             },
         };
@@ -320,6 +365,7 @@ impl StatusMachine {
             Event::SyncSucceeded { phase, at_ms } => {
                 self.phase = Phase::Idle;
                 self.last_failure = None;
+                self.bad_response = None;
                 // A sync that worked proves the server answers with our token.
                 self.probe = Connectivity::Reachable;
                 self.last_synced_at_ms = Some(at_ms);
@@ -345,6 +391,7 @@ impl StatusMachine {
             Event::SyncStopped => self.phase = Phase::Idle,
             Event::PendingChanged(n) => self.pending = n,
             Event::SyncErrorsChanged(n) => self.sync_errors = n,
+            Event::ResponseProblem(p) => self.bad_response = p,
         }
         let next = self.derive();
         if next == self.current {
@@ -460,6 +507,10 @@ impl StatusMachine {
             warnings,
             blocking_failure,
             last_synced_at_ms: self.last_synced_at_ms,
+            bad_response: match self.last_failure {
+                Some(Failure::Transient { .. }) => self.bad_response,
+                _ => None,
+            },
             message: Message::placeholder(),
         };
         status.message = messages::explain(&status);

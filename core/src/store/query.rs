@@ -247,4 +247,16 @@ impl Store {
         let cols = self.table_columns(&query.table)?;
         self.with_reader(|c| run_query(c, &cols, query))
     }
+
+    /// `PRAGMA integrity_check` of the mirror file: `"ok"` when sound (the
+    /// hostile-input tests and diagnostics).
+    pub fn integrity_check(&self) -> Result<String> {
+        self.with_reader(|c| {
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            let lines: Vec<String> = st
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(lines.join("\n"))
+        })
+    }
 }

@@ -188,7 +188,7 @@ impl SyncEngine {
         generation: i64,
         tracker: &mut Tracker,
     ) -> Result<()> {
-        let shape = PageShape::new(&t.key, &[]);
+        let shape = PageShape::new(&t.key, &[]).for_set(&t.name);
         let what = format!("GET {} (keys)", t.name);
         let prefer = self.filtered_prefer();
         let mut url = self.filtered_url(t, &t.key, filter);

@@ -42,7 +42,7 @@ impl SyncEngine {
         tracker: &mut Tracker,
         counters: &mut Counters,
     ) -> Result<TableState> {
-        let shape = PageShape::new(&t.key, &super::wires(t));
+        let shape = PageShape::new(&t.key, &super::wires(t)).for_set(&t.name);
         let what = format!("GET {}", t.name);
         let mut url = url;
         let mut pending: Option<Pending> = None;
