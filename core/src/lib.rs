@@ -4,6 +4,8 @@
 
 pub mod connectivity;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mooring;
 pub mod outbox;
 pub mod profile;

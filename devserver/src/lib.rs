@@ -7,6 +7,8 @@ mod api;
 mod batch;
 mod cookie;
 mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod metadata;
 mod nonsense;

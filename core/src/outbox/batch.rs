@@ -14,7 +14,7 @@ pub(super) struct PartRequest {
 
 /// One response part: status, headers (names lowercased), body.
 #[derive(Debug, Clone)]
-pub(super) struct PartResponse {
+pub(crate) struct PartResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -159,7 +159,7 @@ fn http_part(b: &[u8]) -> Option<PartResponse> {
 
 /// Every response in the batch, in order, change-set responses flattened.
 /// None when the body is not a multipart response at all.
-pub(super) fn parse(body: &[u8], content_type: &str) -> Option<Vec<PartResponse>> {
+pub(crate) fn parse(body: &[u8], content_type: &str) -> Option<Vec<PartResponse>> {
     let b = boundary(content_type)?;
     let mut out = Vec::new();
     for part in parts(body, &b) {

@@ -5,7 +5,7 @@
 //! (batches, idempotency, conflicts) in `upload.rs`; the multipart format
 //! in `batch.rs`. Rules and decisions: docs/outbox.md.
 
-mod batch;
+pub(crate) mod batch;
 mod upload;
 mod validate;
 
