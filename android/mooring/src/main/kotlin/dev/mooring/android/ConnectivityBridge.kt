@@ -1,0 +1,55 @@
+// The OS's network state into the core: ConnectivityManager's default
+// network callback → Mooring.setHostNetwork(online, metered). The core probes
+// the server itself (captive portals, unreachable servers), so "online" here
+// is only "the OS has a network with internet capability".
+package dev.mooring.android
+
+import android.content.Context
+import android.net.ConnectivityManager
+import android.net.Network
+import android.net.NetworkCapabilities
+import dev.mooring.Mooring
+
+class ConnectivityBridge(context: Context, private val mooring: Mooring) : AutoCloseable {
+    companion object {
+        /** The state now, for `MooringOptions(hostOnline = ..., metered = ...)` at open. */
+        fun current(context: Context): Pair<Boolean, Boolean> {
+            val cm = context.getSystemService(ConnectivityManager::class.java)
+            return state(cm.getNetworkCapabilities(cm.activeNetwork))
+        }
+
+        private fun state(caps: NetworkCapabilities?): Pair<Boolean, Boolean> {
+            val online = caps?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true
+            val metered = caps?.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED) != true
+            return online to metered
+        }
+    }
+
+    private val cm = context.applicationContext.getSystemService(ConnectivityManager::class.java)
+    private var registered = false
+
+    private val callback = object : ConnectivityManager.NetworkCallback() {
+        override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) = push(caps)
+
+        // The default network is gone; a new one, if any, comes through onCapabilitiesChanged.
+        override fun onLost(network: Network) = push(null)
+    }
+
+    /** Sends the state now, then every change, until [close]. */
+    fun start() {
+        if (registered) return
+        push(cm.getNetworkCapabilities(cm.activeNetwork))
+        cm.registerDefaultNetworkCallback(callback)
+        registered = true
+    }
+
+    private fun push(caps: NetworkCapabilities?) {
+        val (online, metered) = state(caps)
+        runCatching { mooring.setHostNetwork(online, metered) } // Closed after sign-out: nothing to tell
+    }
+
+    override fun close() {
+        if (registered) cm.unregisterNetworkCallback(callback)
+        registered = false
+    }
+}

@@ -1,0 +1,71 @@
+// The first-launch loading screen: rows and tables downloaded, a determinate
+// bar, the ETA, and the "first sync needs a connection" case. What it shows
+// comes from the pure model (SyncStatusUi.kt, JVM-tested).
+package dev.mooring.ui
+
+import androidx.compose.animation.core.animateFloatAsState
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Spacer
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.height
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.size
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.CloudOff
+import androidx.compose.material3.Button
+import androidx.compose.material3.Icon
+import androidx.compose.material3.LinearProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.remember
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.semantics.liveRegion
+import androidx.compose.ui.semantics.LiveRegionMode
+import androidx.compose.ui.semantics.semantics
+import androidx.compose.ui.text.style.TextAlign
+import androidx.compose.ui.unit.dp
+import dev.mooring.ffi.SyncStatus
+import dev.mooring.ui.model.initialSyncModel
+
+/** [onRetry]: shown in the offline case ("Try again" calls syncNow/requestSync). */
+@Composable
+fun InitialSyncScreen(status: SyncStatus, modifier: Modifier = Modifier, onRetry: (() -> Unit)? = null) {
+    val m = remember(status) { status.initialSyncModel() }
+    Column(
+        modifier = modifier.fillMaxSize().padding(24.dp),
+        verticalArrangement = Arrangement.Center,
+        horizontalAlignment = Alignment.CenterHorizontally,
+    ) {
+        if (m.needsConnection) {
+            Icon(Icons.Filled.CloudOff, contentDescription = null, modifier = Modifier.size(48.dp))
+            Spacer(Modifier.height(16.dp))
+        }
+        Text(m.title, style = MaterialTheme.typography.headlineSmall, textAlign = TextAlign.Center)
+        Spacer(Modifier.height(8.dp))
+        Text(
+            m.description,
+            style = MaterialTheme.typography.bodyMedium,
+            textAlign = TextAlign.Center,
+            modifier = Modifier.semantics { liveRegion = LiveRegionMode.Polite },
+        )
+        if (m.needsConnection) {
+            onRetry?.let {
+                Spacer(Modifier.height(24.dp))
+                Button(onClick = it) { Text("Try again") }
+            }
+            return@Column
+        }
+        Spacer(Modifier.height(24.dp))
+        val fraction by animateFloatAsState(m.fraction, label = "initial-sync")
+        LinearProgressIndicator(progress = { fraction }, modifier = Modifier.fillMaxWidth())
+        Spacer(Modifier.height(12.dp))
+        m.rowsText?.let { Text(it, style = MaterialTheme.typography.bodyLarge) }
+        m.tablesText?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
+        m.etaText?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
+    }
+}
