@@ -123,11 +123,7 @@ impl Error {
     }
 
     pub(crate) fn protocol(what: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::bad_response(
-            what,
-            crate::status::ResponseProblem::Unexpected,
-            detail,
-        )
+        Self::bad_response(what, crate::status::ResponseProblem::Unexpected, detail)
     }
 
     pub(crate) fn bad_response(

@@ -29,9 +29,13 @@ fn shape() -> &'static PageShape {
 
 /// A read page (`GET accounts`) as JSON, served as `application/json`.
 pub fn page(data: &[u8]) -> Outcome {
-    read_page(data, Some("application/json; odata.metadata=minimal"), shape())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    read_page(
+        data,
+        Some("application/json; odata.metadata=minimal"),
+        shape(),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// A delta page: the same parser, and the content type taken from the

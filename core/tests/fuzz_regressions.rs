@@ -48,7 +48,9 @@ fn every_kept_input_gives_ok_or_a_typed_error() {
     for (name, entry) in TARGETS {
         for f in files(&root.join("seeds").join(name)) {
             let data = std::fs::read(&f).expect("readable");
-            let bad = ["portal", "html", "dup"].iter().any(|w| f.to_string_lossy().contains(w));
+            let bad = ["portal", "html", "dup"]
+                .iter()
+                .any(|w| f.to_string_lossy().contains(w));
             if !bad {
                 assert_eq!(entry(&data), Ok(()), "{name}: {}", f.display());
             }

@@ -88,7 +88,9 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
         assert_eq!(row["name"], json!(s), "read back equals written");
         assert_eq!(row["telephone1"], json!(s));
         let found = app
-            .query(Query::table("accounts").filter(Filter::Eq("name".into(), Value::Text(s.into()))))
+            .query(
+                Query::table("accounts").filter(Filter::Eq("name".into(), Value::Text(s.into()))),
+            )
             .await
             .expect("query by a hostile value");
         assert_eq!(found.len(), 1, "{s:?} matches itself only");
@@ -104,7 +106,11 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
         .create("accounts", obj(json!({"name": "big", "telephone1": big})))
         .await
         .expect("a 10 MB string is stored");
-    let row = app.get("accounts", &big_id).await.expect("get").expect("row");
+    let row = app
+        .get("accounts", &big_id)
+        .await
+        .expect("get")
+        .expect("row");
     assert_eq!(row["telephone1"].as_str().map(str::len), Some(big.len()));
     assert!(row["telephone1"] == json!(big));
 
@@ -123,7 +129,9 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
     for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let v = json!(f);
         assert!(v.is_null(), "serde_json has no NaN");
-        app.update("accounts", &id, obj(json!({"revenue": v}))).await.expect("null");
+        app.update("accounts", &id, obj(json!({"revenue": v})))
+            .await
+            .expect("null");
         assert!(app.get("accounts", &id).await.expect("get").expect("row")["revenue"].is_null());
     }
     for (col, v, expected) in [
@@ -156,9 +164,16 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
         }
     }
     // A lookup that is not a GUID, or that points at nothing.
-    for v in [json!("'; DROP TABLE contacts;--"), json!("not-a-guid"), json!(7)] {
+    for v in [
+        json!("'; DROP TABLE contacts;--"),
+        json!("not-a-guid"),
+        json!(7),
+    ] {
         let e = app
-            .create("contacts", obj(json!({"lastname": "x", "parentcustomerid": v})))
+            .create(
+                "contacts",
+                obj(json!({"lastname": "x", "parentcustomerid": v})),
+            )
             .await
             .expect_err("bad lookup");
         assert!(
@@ -172,16 +187,37 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
         )
         .await
         .expect_err("dangling lookup");
-    assert!(matches!(write_err(e), WriteError::MissingLookupTarget { .. }));
+    assert!(matches!(
+        write_err(e),
+        WriteError::MissingLookupTarget { .. }
+    ));
 
     // Unknown tables and columns (SQL in their names included).
-    for t in ["nosuchtable", "accounts; DROP TABLE accounts", "\"accounts\"", "", "sqlite_master"] {
-        let e = app.create(t, obj(json!({"name": "x"}))).await.expect_err("table");
+    for t in [
+        "nosuchtable",
+        "accounts; DROP TABLE accounts",
+        "\"accounts\"",
+        "",
+        "sqlite_master",
+    ] {
+        let e = app
+            .create(t, obj(json!({"name": "x"})))
+            .await
+            .expect_err("table");
         assert_eq!(write_err(e), WriteError::UnknownTable(t.to_string()));
         assert!(matches!(app.get(t, &id).await, Err(Error::Query(_))), "{t}");
-        assert!(matches!(app.query(Query::table(t)).await, Err(Error::Query(_))), "{t}");
+        assert!(
+            matches!(app.query(Query::table(t)).await, Err(Error::Query(_))),
+            "{t}"
+        );
     }
-    for c in ["nosuchcolumn", "name\" = 'x' --", "accountid", "_mooring_version", ""] {
+    for c in [
+        "nosuchcolumn",
+        "name\" = 'x' --",
+        "accountid",
+        "_mooring_version",
+        "",
+    ] {
         let e = app
             .update("accounts", &id, obj(json!({ c: "x" })))
             .await
@@ -206,13 +242,28 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
     assert!(matches!(bad_sort, Err(Error::Query(_))), "{bad_sort:?}");
 
     // Ids that are not GUIDs: nothing found, nothing written.
-    for bad in ["1 OR 1=1", "'; DROP TABLE accounts;--", "", "0", "{}", "\u{0}"] {
-        assert!(app.get("accounts", bad).await.expect("get").is_none(), "{bad:?}");
+    for bad in [
+        "1 OR 1=1",
+        "'; DROP TABLE accounts;--",
+        "",
+        "0",
+        "{}",
+        "\u{0}",
+    ] {
+        assert!(
+            app.get("accounts", bad).await.expect("get").is_none(),
+            "{bad:?}"
+        );
         for e in [
-            app.update("accounts", bad, obj(json!({"name": "x"}))).await.expect_err("update"),
+            app.update("accounts", bad, obj(json!({"name": "x"})))
+                .await
+                .expect_err("update"),
             app.delete("accounts", bad).await.expect_err("delete"),
         ] {
-            assert!(matches!(write_err(e), WriteError::RowNotFound { .. }), "{bad:?}");
+            assert!(
+                matches!(write_err(e), WriteError::RowNotFound { .. }),
+                "{bad:?}"
+            );
         }
     }
     // A well-formed id of no row.
@@ -235,13 +286,20 @@ async fn hostile_values_are_stored_exactly_or_refused_by_name() {
     let _ = app.upload_now().await;
     for (id, s) in &created {
         let uuid = uuid::Uuid::parse_str(id).expect("guid");
-        let row = env.admin.row("accounts", uuid).expect("admin").expect("server row");
+        let row = env
+            .admin
+            .row("accounts", uuid)
+            .expect("admin")
+            .expect("server row");
         assert_eq!(row["name"], json!(s), "the server has it");
     }
     // Refused by the server, typed: the 10 MB phone number (max length 50)
     // and i64::MAX employees (an Int32 on Dataverse). Nothing else.
     let errors = app.sync_errors().await.expect("sync errors");
-    let mut refused: Vec<(&str, u16)> = errors.iter().map(|e| (e.row_id.as_str(), e.status)).collect();
+    let mut refused: Vec<(&str, u16)> = errors
+        .iter()
+        .map(|e| (e.row_id.as_str(), e.status))
+        .collect();
     refused.sort();
     let mut want = vec![(big_id.as_str(), 400), (id.as_str(), 400)];
     want.sort();

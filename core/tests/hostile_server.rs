@@ -38,7 +38,10 @@ async fn open(env: &Env, retry_base: Duration) -> Mooring {
     Mooring::open(c).await.expect("open")
 }
 
-type Snapshot = (Vec<serde_json::Map<String, serde_json::Value>>, Vec<Option<TableState>>);
+type Snapshot = (
+    Vec<serde_json::Map<String, serde_json::Value>>,
+    Vec<Option<TableState>>,
+);
 
 async fn snapshot(app: &Mooring) -> Snapshot {
     let mut rows = Vec::new();
@@ -97,23 +100,48 @@ async fn nonsense_in_a_delta_leaves_the_mirror_alone_and_is_retried() {
         let uuid = uuid::Uuid::parse_str(id).expect("guid");
         let name = format!("changed {i}");
         env.admin
-            .update_row("accounts", uuid, env.user_id(0).parse().expect("user"), json!({"name": name}))
+            .update_row(
+                "accounts",
+                uuid,
+                env.user_id(0).parse().expect("user"),
+                json!({"name": name}),
+            )
             .expect("server edit");
         let before = snapshot(&app).await;
         // Truncated answers are retried once inside the request: cut both.
         env.admin.nonsense_next(kind, 2);
-        let e = app.sync_now().await.expect_err("a nonsense answer fails the sync");
+        let e = app
+            .sync_now()
+            .await
+            .expect_err("a nonsense answer fails the sync");
         assert!(!e.to_string().is_empty());
         assert_warns(&app, kind);
-        assert_eq!(snapshot(&app).await, before, "{kind:?}: the mirror is unchanged");
+        assert_eq!(
+            snapshot(&app).await,
+            before,
+            "{kind:?}: the mirror is unchanged"
+        );
         env.admin.nonsense_next(kind, 0);
-        app.sync_now().await.expect("retried once the server behaves");
+        app.sync_now()
+            .await
+            .expect("retried once the server behaves");
         let row = app.get("accounts", id).await.expect("get").expect("row");
         assert_eq!(row["name"], json!(name), "{kind:?}");
         let s = app.status();
-        assert_eq!((s.icon, s.bad_response), (Icon::Connected, None), "{kind:?}");
+        assert_eq!(
+            (s.icon, s.bad_response),
+            (Icon::Connected, None),
+            "{kind:?}"
+        );
     }
-    assert_mirror(app.store(), &env.admin, "accounts", "accountid", &["name", "telephone1"], all);
+    assert_mirror(
+        app.store(),
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "telephone1"],
+        all,
+    );
     assert_eq!(app.store().integrity_check().expect("check"), "ok");
     app.close().await;
 }
@@ -129,7 +157,12 @@ async fn a_captive_portal_during_the_first_sync_is_retried_by_the_scheduler() {
     assert!(e.to_string().contains("HTML"), "{e}");
     let (rows, states) = snapshot(&app).await;
     assert!(rows.is_empty(), "nothing half-written");
-    assert!(states.iter().flatten().all(|s| s.next_link.is_none() && s.delta_link.is_none()));
+    assert!(
+        states
+            .iter()
+            .flatten()
+            .all(|s| s.next_link.is_none() && s.delta_link.is_none())
+    );
     assert_warns(&app, Nonsense::Html);
     assert!(app.status().message.description.contains("sign in to it"));
     // No sync_now: the scheduler's retry finishes the job.
@@ -139,6 +172,13 @@ async fn a_captive_portal_during_the_first_sync_is_retried_by_the_scheduler() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(app.status().bad_response, None);
-    assert_mirror(app.store(), &env.admin, "accounts", "accountid", &["name", "telephone1"], all);
+    assert_mirror(
+        app.store(),
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "telephone1"],
+        all,
+    );
     app.close().await;
 }

@@ -200,7 +200,13 @@ const COMPARISONS: [&str; 6] = ["eq", "ne", "gt", "ge", "lt", "le"];
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Nesting so far (parentheses, `not`, lists, calls): bounded so a
+    /// hostile filter cannot overflow the stack (fuzz/regressions/profile).
+    depth: usize,
 }
+
+/// Deeper nesting than any real filter needs; the emulator allows the same.
+const MAX_DEPTH: usize = 100;
 
 /// Parses an OData `$filter` expression (comparisons, and/or/not,
 /// parentheses, string/number/GUID/date literals, function calls).
@@ -209,7 +215,11 @@ pub fn parse_filter(s: &str) -> Result<FilterExpr, FilterError> {
     if toks.is_empty() {
         return Err(FilterError("empty filter".into()));
     }
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let e = p.or()?;
     if p.pos != p.toks.len() {
         return Err(FilterError(format!(
@@ -255,6 +265,17 @@ impl Parser {
         }
     }
 
+    /// Enters one level of nesting, or refuses past `MAX_DEPTH`.
+    fn deeper(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(FilterError(format!(
+                "the filter is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<FilterExpr, FilterError> {
         let mut left = self.and()?;
         while self.keyword("or") {
@@ -275,12 +296,17 @@ impl Parser {
 
     fn unary(&mut self) -> Result<FilterExpr, FilterError> {
         if self.keyword("not") {
-            return Ok(FilterExpr::Not(Box::new(self.unary()?)));
+            self.deeper()?;
+            let e = FilterExpr::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(e);
         }
         if self.peek() == Some(&Tok::LParen) {
             self.pos += 1;
+            self.deeper()?;
             let e = self.or()?;
             self.expect(Tok::RParen)?;
+            self.depth -= 1;
             return Ok(e);
         }
         let left = self.operand()?;
@@ -309,6 +335,7 @@ impl Parser {
             }
             Some(Tok::LBracket) => {
                 self.pos += 1;
+                self.deeper()?;
                 let mut items = Vec::new();
                 if self.peek() != Some(&Tok::RBracket) {
                     loop {
@@ -321,6 +348,7 @@ impl Parser {
                     }
                 }
                 self.expect(Tok::RBracket)?;
+                self.depth -= 1;
                 Ok(Operand::List(items))
             }
             Some(Tok::Ident(name)) => {
@@ -338,6 +366,7 @@ impl Parser {
                 }
                 if self.peek() == Some(&Tok::LParen) {
                     self.pos += 1;
+                    self.deeper()?;
                     let mut args = Vec::new();
                     if self.peek() != Some(&Tok::RParen) {
                         loop {
@@ -350,6 +379,7 @@ impl Parser {
                         }
                     }
                     self.expect(Tok::RParen)?;
+                    self.depth -= 1;
                     return Ok(Operand::Call { name, args });
                 }
                 if name.contains('.') {
@@ -425,6 +455,29 @@ mod tests {
             "'a'",
         ] {
             assert!(parse_filter(f).is_err(), "{f} should not parse");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_not_a_stack_overflow() {
+        let ok = format!(
+            "{}name eq 1{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        assert!(parse_filter(&ok).is_ok());
+        for f in [
+            format!(
+                "{}name eq 1{}",
+                "(".repeat(MAX_DEPTH + 1),
+                ")".repeat(MAX_DEPTH + 1)
+            ),
+            format!("{}name eq 1", "not ".repeat(100_000)),
+            format!("name eq {}", "[".repeat(100_000)),
+            "f(".repeat(100_000),
+        ] {
+            let e = parse_filter(&f).unwrap_err().to_string();
+            assert!(e.contains("nested"), "{e}");
         }
     }
 }

@@ -117,7 +117,10 @@ pub fn read_page(
     }
     let page = parse_page(body, shape).map_err(|e| {
         if e.is_eof() {
-            err(ResponseProblem::Truncated, format!("the JSON stops early: {e}"))
+            err(
+                ResponseProblem::Truncated,
+                format!("the JSON stops early: {e}"),
+            )
         } else {
             err(ResponseProblem::Malformed, format!("not a page: {e}"))
         }

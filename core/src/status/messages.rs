@@ -266,21 +266,41 @@ mod bad_response_tests {
     #[test]
     fn each_problem_has_a_key_and_a_reason() {
         for (p, key, words) in [
-            (ResponseProblem::Html, "status.warning.bad_response.html", "web page"),
+            (
+                ResponseProblem::Html,
+                "status.warning.bad_response.html",
+                "web page",
+            ),
             (
                 ResponseProblem::WrongContentType,
                 "status.warning.bad_response.wrong_content_type",
                 "content type",
             ),
-            (ResponseProblem::Truncated, "status.warning.bad_response.truncated", "cut short"),
-            (ResponseProblem::Malformed, "status.warning.bad_response.malformed", "could not be read"),
+            (
+                ResponseProblem::Truncated,
+                "status.warning.bad_response.truncated",
+                "cut short",
+            ),
+            (
+                ResponseProblem::Malformed,
+                "status.warning.bad_response.malformed",
+                "could not be read",
+            ),
             (
                 ResponseProblem::DuplicateRows,
                 "status.warning.bad_response.duplicate_rows",
                 "same row twice",
             ),
-            (ResponseProblem::WrongTable, "status.warning.bad_response.wrong_table", "another table"),
-            (ResponseProblem::Unexpected, "status.warning.bad_response.unexpected", "unexpected"),
+            (
+                ResponseProblem::WrongTable,
+                "status.warning.bad_response.wrong_table",
+                "another table",
+            ),
+            (
+                ResponseProblem::Unexpected,
+                "status.warning.bad_response.unexpected",
+                "unexpected",
+            ),
         ] {
             let mut m = StatusMachine::new();
             m.apply(Event::Opened {
@@ -304,7 +324,11 @@ mod bad_response_tests {
             assert_eq!(s.bad_response, Some(p));
             assert_eq!(s.message.key, key);
             assert!(key.ends_with(p.as_str()));
-            assert!(s.message.description.contains(words), "{}", s.message.description);
+            assert!(
+                s.message.description.contains(words),
+                "{}",
+                s.message.description
+            );
             assert!(s.message.description.contains("30 seconds"));
             m.apply(Event::ResponseProblem(None));
             m.apply(Event::SyncSucceeded {
