@@ -1,0 +1,54 @@
+// What `Mooring.open` takes besides the server and the account: the offline
+// profile, the host's token and key providers, and tuning knobs.
+// Pure Kotlin (no android.*): compiled and tested on the JVM by scripts/test-kotlin.
+package dev.mooring
+
+import kotlin.time.Duration
+
+/** Which tables, columns and rows the phone keeps (docs/profile.md): a profile, or an app manifest to generate it from. */
+class OfflineProfile private constructor(internal val profileJson: String?, internal val manifestJson: String?) {
+    companion object {
+        fun profile(json: String) = OfflineProfile(json, null)
+        fun manifest(json: String) = OfflineProfile(null, json)
+    }
+}
+
+/**
+ * The host's access tokens (MSAL). Called on a Mooring thread, never the main
+ * thread; it may block while it refreshes. [forceRefresh]: the last token was
+ * refused, skip the cache. Throw to say "no token" (the status shows "Sign in
+ * again"); the exception's message is not passed on, so it cannot leak a token.
+ */
+fun interface AccessTokenProvider {
+    fun token(forceRefresh: Boolean): String
+}
+
+/**
+ * The database key for [account], called once per open on an IO thread. On
+ * Android, `KeystoreKeyProvider` (a random key wrapped by a Keystore key).
+ * The same account must get the same key every time, or open throws
+ * `MooringException.WrongKey`.
+ */
+fun interface EncryptionKeyProvider {
+    fun key(account: String): String
+}
+
+/** Everything optional; the defaults are what an app wants. */
+data class MooringOptions(
+    /** The OS's network state at open; then [Mooring.setHostNetwork] (Android: `ConnectivityBridge`). */
+    val hostOnline: Boolean = true,
+    val metered: Boolean = false,
+    /** Sync on unmetered networks only. */
+    val wifiOnly: Boolean = false,
+    /** Overrides every table's delta interval (default: the profile's). */
+    val deltaInterval: Duration? = null,
+    /** While idle and reachable, re-check the server this often (default 60 s). */
+    val probeInterval: Duration? = null,
+    /** Upload this long after the last local write (default 2 s). */
+    val uploadDebounce: Duration? = null,
+    /** First backoff after a failed sync, doubling up to [retryCap] (defaults 5 s and 5 min). */
+    val retryBase: Duration? = null,
+    val retryCap: Duration? = null,
+    /** Rows per page of the initial sync, 1..5000 (default 5000). */
+    val pageSize: Int? = null,
+)

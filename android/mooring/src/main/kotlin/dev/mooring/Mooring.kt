@@ -1,0 +1,242 @@
+// The app's offline Dataverse data: an idiomatic Kotlin face over the
+// generated `MooringApp` (uniffi). Suspend functions for one-shot calls,
+// Flows for state that changes (status, watched queries), AutoCloseable.
+// Errors are the generated sealed `MooringException` (dev.mooring.ffi),
+// re-thrown as is: `catch (e: MooringException.Validation) { e.field }`.
+// Pure Kotlin (no android.*): compiled and tested on the JVM by scripts/test-kotlin.
+package dev.mooring
+
+import dev.mooring.ffi.AppConfig
+import dev.mooring.ffi.MooringApp
+import dev.mooring.ffi.MooringException
+import dev.mooring.ffi.Query
+import dev.mooring.ffi.RowsListener
+import dev.mooring.ffi.StatusListener
+import dev.mooring.ffi.SyncErrorInfo
+import dev.mooring.ffi.SyncStatus
+import dev.mooring.ffi.TaskHandle
+import dev.mooring.ffi.TokenException
+import dev.mooring.ffi.TokenProvider
+import java.io.File
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.SendChannel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.withContext
+
+class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
+
+    companion object {
+        /**
+         * Opens (or creates) [account]'s mirror in [dataDir] and starts syncing in
+         * the background. Works offline: reads answer from the mirror at once.
+         *
+         * [encryptionKey] has no default on purpose: pass a provider (Android:
+         * `KeystoreKeyProvider`), or `encryptionKey = null` to say in code that
+         * this database is stored in clear.
+         */
+        suspend fun open(
+            serverUrl: String,
+            dataDir: File,
+            account: String,
+            profile: OfflineProfile,
+            tokens: AccessTokenProvider,
+            encryptionKey: EncryptionKeyProvider?,
+            options: MooringOptions = MooringOptions(),
+        ): Mooring {
+            val key = encryptionKey?.let { p -> withContext(Dispatchers.IO) { p.key(account) } }
+            val config = AppConfig(
+                serverUrl = serverUrl,
+                dataDir = dataDir.path,
+                account = account,
+                profileJson = profile.profileJson,
+                manifestJson = profile.manifestJson,
+                encryptionKey = key,
+                hostOnline = options.hostOnline,
+                metered = options.metered,
+                wifiOnly = options.wifiOnly,
+                deltaIntervalSecs = options.deltaInterval?.inWholeSeconds?.toULong(),
+                probeIntervalSecs = options.probeInterval?.inWholeSeconds?.toULong(),
+                uploadDebounceMs = options.uploadDebounce?.inWholeMilliseconds?.toULong(),
+                retryBaseMs = options.retryBase?.inWholeMilliseconds?.toULong(),
+                retryCapMs = options.retryCap?.inWholeMilliseconds?.toULong(),
+                pageSize = options.pageSize?.toUInt(),
+            )
+            return Mooring(MooringApp.open(config, TokenAdapter(tokens)))
+        }
+
+        /** `off|error|warn|info|debug|trace`; logcat on Android, stderr on the JVM. The first call wins. */
+        fun initLogging(level: String) = dev.mooring.ffi.initLogging(level)
+    }
+
+    private val closed = AtomicBoolean(false)
+
+    // Every live listener and the channel of its Flow, so close() can stop them all.
+    private val listeners = ConcurrentHashMap<TaskHandle, SendChannel<*>>()
+
+    /** Listeners (status, watches) still registered in Rust: for tests and leak checks. */
+    internal val liveListeners: Int get() = listeners.size
+
+    // --- state ------------------------------------------------------------------
+
+    /** The status now (icon, what tapping it says, progress, counts). */
+    val currentStatus: SyncStatus get() = call { it.status() }
+
+    /**
+     * The status: the current value first, then every change in order. Each
+     * collector registers its own Rust listener, removed when the collector is
+     * cancelled or this object is closed (the Flow then completes). A slow
+     * collector loses the oldest values, never the latest; `.conflate()` it for UI.
+     */
+    val status: Flow<SyncStatus> = callbackFlow {
+        val handle = call {
+            it.observeStatus(object : StatusListener {
+                override fun onStatus(status: SyncStatus) {
+                    trySend(status)
+                }
+            })
+        }
+        register(handle, channel)
+        awaitClose { release(handle) }
+    }.buffer(64, BufferOverflow.DROP_OLDEST)
+
+    // --- reads ------------------------------------------------------------------
+
+    /** One row by key (GUID, any case), local changes included; null if there is none. */
+    suspend fun get(table: String, id: String): Row? = call { it.get(table, id) }
+
+    suspend fun query(query: Query): List<Row> = call { it.query(query) }
+
+    /** The query's rows now, then each time they change (latest only). Bad queries throw on collect. */
+    fun watch(query: Query): Flow<List<Row>> = callbackFlow {
+        val handle = call {
+            it.watch(query, object : RowsListener {
+                override fun onRows(rows: List<Row>) {
+                    trySend(rows)
+                }
+            })
+        }
+        register(handle, channel)
+        awaitClose { release(handle) }
+    }.buffer(Channel.CONFLATED)
+
+    // --- writes (applied locally at once, uploaded when reachable) ---------------
+
+    /** Creates a row from Kotlin values (see [valueOf]); returns its new GUID. */
+    suspend fun create(table: String, values: Map<String, Any?>): String =
+        call { it.create(table, toValues(values)) }
+
+    suspend fun update(table: String, id: String, values: Map<String, Any?>) =
+        call { it.update(table, id, toValues(values)) }
+
+    suspend fun delete(table: String, id: String) = call { it.delete(table, id) }
+
+    /** Changes waiting for upload (counted in changes, not rows). */
+    suspend fun pendingCount(): Long = call { it.pendingCount().toLong() }
+
+    // --- sync ---------------------------------------------------------------------
+
+    /** Syncs now; returns when that run ended, or throws why it could not run (Offline, Auth...). */
+    suspend fun syncNow() = call { it.syncNow() }
+
+    /** Uploads pending changes now, without downloading. */
+    suspend fun uploadNow() = call { it.uploadNow() }
+
+    /** Asks for a sync without waiting (pull-to-refresh). */
+    fun requestSync() = call { it.requestSync() }
+
+    /** Changes the server refused, oldest first. */
+    suspend fun syncErrors(): List<SyncErrorInfo> = call { it.syncErrors() }
+
+    /** Queues the refused change again (a delete on the server comes back as a create). */
+    suspend fun retrySyncError(id: Long) = call { it.retrySyncError(id) }
+
+    /** Drops the refused change; the row keeps the server's state. */
+    suspend fun discardSyncError(id: Long) = call { it.discardSyncError(id) }
+
+    // --- host inputs ----------------------------------------------------------------
+
+    /** The OS's network state (Android: `ConnectivityBridge` calls this). */
+    fun setHostNetwork(online: Boolean, metered: Boolean = false) = call { it.setHostNetwork(online, metered) }
+
+    fun setWifiOnly(on: Boolean) = call { it.setWifiOnly(on) }
+
+    /** App to the background: stops the running sync. */
+    fun pause() = call { it.pause() }
+
+    /** App to the foreground: checks the server and syncs what is due. */
+    fun resume() = call { it.resume() }
+
+    // --- end ----------------------------------------------------------------------------
+
+    /**
+     * Deletes this account's local data. With changes not on the server and
+     * [discardPending] false, throws `MooringException.PendingChanges(count)` and
+     * deletes nothing: show the count, confirm, call again with true. Closes this object.
+     */
+    suspend fun signOut(discardPending: Boolean) {
+        call { it.signOut(discardPending) }
+        close()
+    }
+
+    /** Stops sync and waits for the running job to stop, then [close]s. */
+    suspend fun shutdown() {
+        if (!closed.get()) call { it.shutdown() }
+        close()
+    }
+
+    /**
+     * Stops every listener (their Flows complete), stops sync and releases the
+     * native object. Idempotent; afterwards every call throws `MooringException.Closed`.
+     */
+    override fun close() {
+        if (!closed.compareAndSet(false, true)) return
+        for ((handle, channel) in listeners) {
+            release(handle)
+            channel.close()
+        }
+        app.close() // drops the Rust object once calls in flight return; its Drop stops the runner
+    }
+
+    // --- internals ---------------------------------------------------------------------
+
+    private inline fun <T> call(block: (MooringApp) -> T): T {
+        if (closed.get()) throw MooringException.Closed()
+        try {
+            return block(app)
+        } catch (e: IllegalStateException) {
+            // uniffi's "object has already been destroyed": close() raced this call.
+            if (closed.get()) throw MooringException.Closed()
+            throw e
+        }
+    }
+
+    private fun register(handle: TaskHandle, channel: SendChannel<*>) {
+        listeners[handle] = channel
+        if (closed.get()) { // close() ran while this listener was being registered
+            release(handle)
+            channel.close()
+        }
+    }
+
+    private fun release(handle: TaskHandle) {
+        if (listeners.remove(handle) == null) return // released already (close() and awaitClose both come here)
+        handle.cancel() // no callback after this returns
+        handle.close()
+    }
+
+    /** The host's provider as the generated trait; its exceptions become a reason without their message. */
+    private class TokenAdapter(private val inner: AccessTokenProvider) : TokenProvider {
+        override fun token(forceRefresh: Boolean): String = try {
+            inner.token(forceRefresh)
+        } catch (e: Exception) {
+            throw TokenException.Failed("the host's token provider threw ${e::class.simpleName}")
+        }
+    }
+}
