@@ -46,6 +46,10 @@ struct StatusArgs {
     /// The local SQLite mirror.
     #[arg(long)]
     db: PathBuf,
+    /// Name of an environment variable holding the database's encryption
+    /// key (SQLCipher). Without it the database is plain SQLite.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +77,10 @@ struct SyncArgs {
     /// Plain progress lines even on a terminal.
     #[arg(long)]
     plain: bool,
+    /// Name of an environment variable holding the database's encryption
+    /// key (SQLCipher). Without it the database is plain SQLite.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -95,6 +103,10 @@ struct UploadArgs {
     /// Retries after 5xx, timeouts and dropped connections.
     #[arg(long, default_value_t = 6)]
     retries: u32,
+    /// Name of an environment variable holding the database's encryption
+    /// key (SQLCipher). Without it the database is plain SQLite.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -160,6 +172,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// The encryption key from the environment variable `--key-env` names.
+fn key_from_env(var: Option<&str>) -> mooring_core::Result<Option<Secret>> {
+    match var {
+        None => Ok(None),
+        Some(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+            _ => Err(mooring_core::Error::Profile(format!(
+                "--key-env {name}: that environment variable is not set (or empty)"
+            ))),
+        },
+    }
+}
+
 async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     let started = std::time::Instant::now();
     let text = std::fs::read_to_string(&args.profile).map_err(|e| {
@@ -177,7 +202,7 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     } else {
         Profile::from_json(&text)?
     };
-    let store = Store::open(&args.db)?;
+    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
     let view = progress::View::new(args.plain);
     let mut summary = engine.sync(view.callback()).await?;
@@ -196,7 +221,7 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.max_retries = args.retries;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
-    let store = Store::open(&args.db)?;
+    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
     let outbox = engine.outbox(mooring_core::OutboxConfig {
         batch_size: args.batch_size as usize,
@@ -223,7 +248,7 @@ fn status(args: &StatusArgs) -> mooring_core::Result<String> {
             format!("no database at {}", args.db.display()),
         )));
     }
-    let store = Store::open(&args.db)?;
+    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let facts = mooring_core::mooring::DatabaseFacts::read(&store)?;
     let mut machine = mooring_core::status::StatusMachine::new();
     machine.apply(facts.opened_event());

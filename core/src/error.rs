@@ -80,9 +80,75 @@ pub enum Error {
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 
+    /// The local database cannot be opened with the key given: a wrong key,
+    /// an encrypted file opened without one, or a plain file opened with
+    /// one. Nothing was read or written.
+    #[error("local database: {0}")]
+    WrongKey(KeyProblem),
+
+    /// The local database belongs to another Dataverse user than the one
+    /// the token signs in: nothing is synced into it. Open the signed-in
+    /// user's own database (`database_path`) instead.
+    #[error(
+        "this local database belongs to another user than the one signed in; \
+         it is not synced (open this user's own database, or sign the other user out)"
+    )]
+    WrongUser {
+        /// The `UserId` recorded in the database at its first connection.
+        expected: String,
+        /// The `UserId` WhoAmI answers for the current token.
+        actual: String,
+    },
+
+    /// Sign-out would delete changes not yet on the server (pending
+    /// uploads and sync errors); nothing was deleted. The host shows the
+    /// count and calls `sign_out(true)` once the user confirms.
+    #[error(
+        "signing out would lose {count} change(s) not yet saved on the server; nothing was deleted"
+    )]
+    PendingChangesWouldBeLost { count: u64 },
+
+    /// A server URL (or a link the server sent) that is not HTTPS, outside
+    /// loopback and without `RemoteConfig::allow_insecure_http`.
+    #[error("insecure URL refused: {0}")]
+    InsecureUrl(String),
+
+    /// The database was closed by `sign_out`; this handle no longer works.
+    #[error("the local database is closed (signed out)")]
+    Closed,
+
     /// A background task died (a bug, reported instead of panicking).
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// Why an encrypted (or plain) database could not be opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// The file is encrypted and the key given does not decrypt it (or the
+    /// file is not a database at all).
+    Wrong,
+    /// The file is encrypted (or is not a database) and no key was given.
+    Missing,
+    /// The file is a plain SQLite database and a key was given.
+    NotEncrypted,
+}
+
+impl std::fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyProblem::Wrong => {
+                "the encryption key is wrong (or the file is not a Mooring database)"
+            }
+            KeyProblem::Missing => {
+                "the file is encrypted (or not a database) and no encryption key was given"
+            }
+            KeyProblem::NotEncrypted => {
+                "the file is not encrypted but an encryption key was given \
+                 (sign out to start an encrypted database)"
+            }
+        })
+    }
 }
 
 fn odata_suffix(odata: &Option<ODataError>) -> String {

@@ -17,8 +17,8 @@ pub mod store;
 pub mod sync;
 pub mod value;
 
-pub use error::{Error, Result};
-pub use mooring::{Mooring, MooringConfig};
+pub use error::{Error, KeyProblem, Result};
+pub use mooring::{Mooring, MooringConfig, database_path};
 pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use profile::{AppManifest, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};

@@ -5,7 +5,7 @@
 //! and a listener with a cancellable handle), close and sign-out. The FFI
 //! crate wraps this type thinly; keep it the complete app API.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Map, Value as J};
@@ -21,6 +21,7 @@ use crate::scheduler::{
     self, Command, ProfileSource, RESOLVED_PROFILE_META, RunnerParts, ScheduleConfig, SharedOutbox,
     Source, StatusHandle, StatusHub,
 };
+use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
 use crate::store::Phase as TablePhase;
 use crate::store::{Query, Row, Store, WatchHandle};
@@ -33,8 +34,13 @@ pub struct MooringConfig {
     pub remote: RemoteConfig,
     /// Implemented by the host (MSAL on a phone).
     pub tokens: Arc<dyn TokenProvider>,
-    /// The SQLite file of this user and environment (created if missing).
+    /// The SQLite file of this user and environment (created if missing):
+    /// `database_path` names it (`for_account` does that).
     pub database: PathBuf,
+    /// The database key from the host's Keystore/Keychain (random bytes,
+    /// not a password). None: a plain SQLite file. Some: SQLCipher; a key
+    /// that does not open the file is `Error::WrongKey`.
+    pub encryption_key: Option<Secret>,
     pub profile: ProfileSource,
     pub schedule: ScheduleConfig,
     /// Upload batch size and per-table conflict modes.
@@ -76,6 +82,22 @@ impl MooringConfig {
         )
     }
 
+    /// The config of one signed-in user of one environment: the database
+    /// file is `database_path(data_dir, server_url, account)`. `account`
+    /// is the host's stable id of the signed-in account (MSAL's home
+    /// account id, or the UPN).
+    pub fn for_account(
+        server_url: impl Into<String>,
+        tokens: Arc<dyn TokenProvider>,
+        data_dir: &Path,
+        account: &str,
+        profile: ProfileSource,
+    ) -> Self {
+        let server_url = server_url.into();
+        let database = database_path(data_dir, &server_url, account);
+        Self::with_source(server_url, tokens, database, profile)
+    }
+
     fn with_source(
         server_url: impl Into<String>,
         tokens: Arc<dyn TokenProvider>,
@@ -92,6 +114,7 @@ impl MooringConfig {
             remote,
             tokens,
             database: database.into(),
+            encryption_key: None,
             profile,
             schedule: ScheduleConfig::default(),
             outbox: OutboxConfig::default(),
@@ -101,6 +124,41 @@ impl MooringConfig {
         }
     }
 }
+
+/// The mirror's file for one user of one environment:
+/// `<data_dir>/mooring-<32 hex>.db`, the hex a SHA-256 of the normalized
+/// environment URL (scheme and host lowercase, no trailing slash) and the
+/// account (trimmed, lowercase). No user name in clear on disk; the same
+/// pair always gives the same file, another pair another file.
+pub fn database_path(data_dir: &Path, server_url: &str, account: &str) -> PathBuf {
+    let url = normalize_url(server_url);
+    let account = account.trim().to_lowercase();
+    let mut input = Vec::with_capacity(url.len() + account.len() + 24);
+    input.extend_from_slice(b"mooring-database-v1\0");
+    input.extend_from_slice(url.as_bytes());
+    input.push(0);
+    input.extend_from_slice(account.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    data_dir.join(format!("mooring-{hex}.db"))
+}
+
+/// Scheme and host lowercase (the URL parser does it), default port
+/// dropped, no trailing slash. Text that is no URL is only trimmed and
+/// lowercased.
+fn normalize_url(server_url: &str) -> String {
+    let trimmed = server_url.trim();
+    match reqwest::Url::parse(trimmed) {
+        Ok(url) => url.as_str().trim_end_matches('/').to_string(),
+        Err(_) => trimmed.trim_end_matches('/').to_lowercase(),
+    }
+}
+
+/// Where the mirror remembers the Dataverse user it belongs to.
+pub(crate) const USER_ID_META: &str = "whoami.user_id";
 
 /// The app's handle on its offline data. Cheap to share behind an `Arc`.
 pub struct Mooring {
@@ -118,7 +176,8 @@ impl Mooring {
     pub async fn open(config: MooringConfig) -> Result<Mooring> {
         let runtime = tokio::runtime::Handle::current();
         let path = config.database.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(path)).await??;
+        let key = config.encryption_key.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open_with_key(path, key)).await??;
         let hub = Arc::new(StatusHub::new(runtime));
         let opened = opened_event(&store).await?;
         hub.apply(opened);
@@ -355,15 +414,26 @@ impl Mooring {
     }
 
     /// Signs the user out: stops everything and deletes this user's local
-    /// data (the mirror and its WAL files).
-    pub async fn sign_out(self) -> Result<()> {
+    /// data (the mirror and its WAL, shared-memory and journal files).
+    /// Changes not yet on the server (pending uploads and sync errors) would
+    /// be lost: unless `discard_pending`, that is refused with
+    /// `Error::PendingChangesWouldBeLost { count }` and nothing is deleted.
+    /// The host shows `pending_count()`, asks, then calls `sign_out(true)`.
+    /// After it, every call on this handle fails (`Error::Closed`).
+    pub async fn sign_out(&self, discard_pending: bool) -> Result<()> {
+        let store = self.store.clone();
+        let count = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>(store.pending_count()? + store.sync_error_count()?)
+        })
+        .await??;
+        if count > 0 && !discard_pending {
+            return Err(Error::PendingChangesWouldBeLost { count });
+        }
         self.close().await;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.close()).await??;
         let path = self.store.path().to_path_buf();
-        drop(self);
-        // Give the background checkpoint and watch threads a moment to let
-        // go of the file (they hold only weak references).
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             match std::fs::remove_file(&p) {

@@ -676,7 +676,7 @@ async fn sign_out_deletes_the_users_local_data() {
         .expect("open");
     app.sync_now().await.expect("sync");
     assert!(env.db().exists());
-    app.sign_out().await.expect("sign out");
+    app.sign_out(false).await.expect("sign out");
     assert!(!env.db().exists(), "the mirror is gone");
     // A new sign-in starts from nothing: the first sync needs a connection.
     let mut c = config(&env.server.root_url(), env.db(), token(), 5000);

@@ -72,14 +72,19 @@ pub fn classify(answer: &Answer) -> Connectivity {
 }
 
 fn is_who_am_i(body: &[u8]) -> bool {
+    who_am_i_user(body).is_some()
+}
+
+/// The `UserId` of a WhoAmI answer, lowercase.
+fn who_am_i_user(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
             v.get("UserId")
                 .and_then(|u| u.as_str())
-                .map(|s| !s.is_empty())
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_ascii_lowercase())
         })
-        .unwrap_or(false)
 }
 
 /// Runs probes against one environment with the host's token provider.
@@ -118,15 +123,26 @@ impl Prober {
 
     /// One probe: WhoAmI, and once more with a fresh token after a 401.
     pub async fn probe(&self) -> Connectivity {
-        let first = self.ask(false).await;
-        let verdict = classify(&first);
-        if matches!(&first, Answer::Http { status: 401, .. })
+        self.probe_user().await.0
+    }
+
+    /// One probe, and the signed-in user's `UserId` (lowercase) when the
+    /// server answered WhoAmI.
+    pub async fn probe_user(&self) -> (Connectivity, Option<String>) {
+        let mut answer = self.ask(false).await;
+        let mut verdict = classify(&answer);
+        if matches!(&answer, Answer::Http { status: 401, .. })
             && verdict == Connectivity::AuthRejected
         {
             debug!("probe: 401, asking the host for a fresh token");
-            return classify(&self.ask(true).await);
+            answer = self.ask(true).await;
+            verdict = classify(&answer);
         }
-        verdict
+        let user = match (&verdict, &answer) {
+            (Connectivity::Reachable, Answer::Http { body, .. }) => who_am_i_user(body),
+            _ => None,
+        };
+        (verdict, user)
     }
 
     async fn ask(&self, force_refresh: bool) -> Answer {

@@ -38,8 +38,12 @@ impl TokenProvider for StaticToken {
 #[derive(Clone, Debug)]
 pub struct RemoteConfig {
     /// The environment URL (`https://org.crm.dynamics.com`); the client
-    /// appends `/api/data/v9.2/`. Plain http only for loopback.
+    /// appends `/api/data/v9.2/`. HTTPS only; plain http only for loopback
+    /// (127.0.0.0/8, ::1, localhost) or with `allow_insecure_http`.
     pub server_url: String,
+    /// Development only: allow plain `http://` to any host (an emulator on
+    /// another machine of the developer's LAN). Tokens then travel in clear.
+    pub allow_insecure_http: bool,
     /// `Prefer: odata.maxpagesize`, 1..=5000.
     pub page_size: u32,
     pub connect_timeout: Duration,
@@ -59,6 +63,7 @@ impl RemoteConfig {
     pub fn new(server_url: impl Into<String>) -> Self {
         RemoteConfig {
             server_url: server_url.into(),
+            allow_insecure_http: false,
             page_size: 5000,
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(120),
@@ -81,13 +86,18 @@ pub struct Response {
 pub struct Remote {
     http: reqwest::Client,
     base: String,
+    /// Scheme, host and port of the environment: the only origin the token
+    /// is ever sent to.
+    origin: reqwest::Url,
     tokens: Arc<dyn TokenProvider>,
     cfg: RemoteConfig,
 }
 
 impl Remote {
     pub fn new(cfg: RemoteConfig, tokens: Arc<dyn TokenProvider>) -> Result<Remote> {
-        let base = base_url(&cfg.server_url)?;
+        let base = base_url(&cfg.server_url, cfg.allow_insecure_http)?;
+        let origin = reqwest::Url::parse(&base)
+            .map_err(|e| Error::Profile(format!("server URL is not a URL: {e}")))?;
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
@@ -97,6 +107,7 @@ impl Remote {
         Ok(Remote {
             http,
             base,
+            origin,
             tokens,
             cfg,
         })
@@ -266,6 +277,16 @@ impl Remote {
             reqwest::Url::parse(&self.base).and_then(|b| b.join(link))
         }
         .map_err(|e| Error::protocol(what, format!("link is not a URL: {e}")))?;
+        // The token goes with every request: never to another origin (a
+        // nextLink to elsewhere, or a downgrade to http).
+        if parsed.origin() != self.origin.origin() {
+            return Err(Error::InsecureUrl(format!(
+                "{what}: the server sent a link to another origin ({}://{}); the token is only sent to {}",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or(""),
+                self.origin.origin().ascii_serialization()
+            )));
+        }
         if is_absolute && parsed.as_str() != link {
             warn!(%what, "a server link had to be re-encoded to be sent (it held characters a URL may not carry raw)");
         }
@@ -374,20 +395,40 @@ pub fn parse_error_body(body: &[u8]) -> Option<ODataError> {
     })
 }
 
-/// Environment URL → Web API base. https, or http on loopback only.
-fn base_url(server: &str) -> Result<String> {
+/// Whether the URL's host is this machine: 127.0.0.0/8, ::1, localhost.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.eq_ignore_ascii_case("localhost.")
+        }
+        None => false,
+    }
+}
+
+/// Environment URL → Web API base. https; http on loopback only, unless
+/// the development flag allows it anywhere.
+fn base_url(server: &str, allow_insecure_http: bool) -> Result<String> {
     let url = reqwest::Url::parse(server.trim())
         .map_err(|e| Error::Profile(format!("server URL {server:?} is not a URL: {e}")))?;
-    let loopback = matches!(
-        url.host_str(),
-        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
-    );
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Profile(
+            "the server URL must not carry credentials (user:password@)".into(),
+        ));
+    }
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if is_loopback(&url) || allow_insecure_http => {}
+        "http" => {
+            return Err(Error::InsecureUrl(format!(
+                "{server}: plain http is only allowed to loopback (127.0.0.0/8, ::1, localhost) \
+                 or with RemoteConfig::allow_insecure_http (development); use https"
+            )));
+        }
         s => {
-            return Err(Error::Profile(format!(
-                "server URL {server:?}: scheme {s} not allowed (https, or http on loopback)"
+            return Err(Error::InsecureUrl(format!(
+                "{server}: scheme {s} not allowed (https, or http on loopback)"
             )));
         }
     }
@@ -420,15 +461,41 @@ mod tests {
     #[test]
     fn base_url_rules() {
         assert_eq!(
-            base_url("https://org.crm.dynamics.com").unwrap(),
+            base_url("https://org.crm.dynamics.com", false).unwrap(),
             "https://org.crm.dynamics.com/api/data/v9.2/"
         );
         assert_eq!(
-            base_url("http://127.0.0.1:8080/").unwrap(),
+            base_url("http://127.0.0.1:8080/", false).unwrap(),
             "http://127.0.0.1:8080/api/data/v9.2/"
         );
-        assert!(base_url("http://example.com").is_err());
-        assert!(base_url("nonsense").is_err());
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:9000/",
+            "http://localhost:3000",
+            "http://LOCALHOST",
+        ] {
+            assert!(base_url(loopback, false).is_ok(), "{loopback}");
+        }
+        for remote in [
+            "http://example.com",
+            "http://10.0.0.2:8080",
+            "http://localhost.example.com",
+            "http://128.0.0.1",
+            "http://[::2]",
+        ] {
+            assert!(
+                matches!(base_url(remote, false), Err(Error::InsecureUrl(_))),
+                "{remote}"
+            );
+            assert!(base_url(remote, true).is_ok(), "{remote} with the flag");
+        }
+        assert!(matches!(
+            base_url("ftp://org.crm.dynamics.com", true),
+            Err(Error::InsecureUrl(_))
+        ));
+        assert!(base_url("https://user:pw@org.crm.dynamics.com", false).is_err());
+        assert!(base_url("nonsense", false).is_err());
     }
 
     #[test]

@@ -117,7 +117,9 @@ enum JobKind {
 }
 
 enum Outcome {
-    Probe(Connectivity),
+    /// The probe's verdict and, when the server answered WhoAmI, whether
+    /// its user is the mirror's (`Err(WrongUser)`, or a store error).
+    Probe(Connectivity, Option<Result<()>>),
     Sync {
         id: u64,
         engine: Option<Arc<SyncEngine>>,
@@ -154,6 +156,9 @@ pub(crate) struct Runner {
     /// Backoff while the server is not reachable (or rejects the token).
     probe_retry_at: Option<Instant>,
     probe_attempt: u32,
+    /// The server signs in another user than the mirror's: no sync until a
+    /// probe answers with the mirror's user.
+    wrong_user: bool,
     /// Backoff after a sync failed for a passing reason while reachable.
     sync_retry_at: Option<Instant>,
     sync_attempt: u32,
@@ -196,6 +201,7 @@ pub(crate) fn spawn(
         probe_at: None,
         probe_retry_at: None,
         probe_attempt: 0,
+        wrong_user: false,
         sync_retry_at: None,
         sync_attempt: 0,
         waiters: Vec::new(),
@@ -315,6 +321,10 @@ impl Runner {
                 // The user asked: skip any backoff, probe again if needed.
                 self.probe_retry_at = None;
                 self.sync_retry_at = None;
+                if self.wrong_user {
+                    // Only a probe can tell the user changed back.
+                    self.probe_at = Some(Instant::now());
+                }
             }
             Command::UploadNow(reply) => {
                 if let Some(r) = reply {
@@ -412,6 +422,9 @@ impl Runner {
             self.start_probe();
             return;
         }
+        if self.wrong_user {
+            return;
+        }
         if !self.hub.may_sync() {
             // Reachable, but Wi-Fi only on a metered network: wait.
             if status.connectivity == Connectivity::Reachable {
@@ -458,10 +471,20 @@ impl Runner {
 
     fn start_probe(&mut self) {
         let prober = self.prober.clone();
+        let store = self.source.store.clone();
         debug!("probing the server");
         self.job = Some((
             JobKind::Probe,
-            tokio::spawn(async move { Outcome::Probe(prober.probe().await) }),
+            tokio::spawn(async move {
+                let (c, user) = prober.probe_user().await;
+                let check = match user {
+                    Some(user) if c == Connectivity::Reachable => {
+                        Some(check_user(store, user).await)
+                    }
+                    _ => None,
+                };
+                Outcome::Probe(c, check)
+            }),
         ));
     }
 
@@ -499,7 +522,45 @@ impl Runner {
     fn finish(&mut self, outcome: Outcome) {
         let now = Instant::now();
         match outcome {
-            Outcome::Probe(c) => {
+            Outcome::Probe(c, Some(Err(e))) => {
+                // The server answers, but this mirror is not this user's
+                // (or its record could not be read): sync nothing into it.
+                self.probe_attempt = 0;
+                self.probe_retry_at = None;
+                self.probe_at = Some(now + self.cfg.probe_interval);
+                self.hub.apply(Event::Probed(c));
+                let failure = match &e {
+                    Error::WrongUser { .. } => {
+                        self.wrong_user = true;
+                        warn!("{e}");
+                        Failure::WrongUser
+                    }
+                    other => self.failure_of(other, now),
+                };
+                self.hub.apply(Event::SyncFailed {
+                    phase: status::Phase::Idle,
+                    failure,
+                });
+                let answer: Box<dyn Fn() -> Result<()>> = match e {
+                    Error::WrongUser { expected, actual } => Box::new(move || {
+                        Err(Error::WrongUser {
+                            expected: expected.clone(),
+                            actual: actual.clone(),
+                        })
+                    }),
+                    other => {
+                        let msg = other.to_string();
+                        Box::new(move || Err(Error::Internal(msg.clone())))
+                    }
+                };
+                self.answer_all(answer);
+            }
+            Outcome::Probe(c, _) => {
+                if c == Connectivity::Reachable && self.wrong_user {
+                    info!("the signed-in user is the mirror's again: syncing");
+                    self.wrong_user = false;
+                    self.want_full = true;
+                }
                 let before = self.hub.status();
                 match c {
                     Connectivity::Reachable => {
@@ -839,6 +900,20 @@ impl JobCtx {
             .await?
             .map(|s| s.and_then(|s| s.last_synced_ms))
     }
+}
+
+/// Records the WhoAmI user in a mirror that has none yet (its first
+/// connection); refuses a mirror recorded for another user.
+async fn check_user(store: Store, user: String) -> Result<()> {
+    tokio::task::spawn_blocking(move || match store.meta(crate::mooring::USER_ID_META)? {
+        None => store.set_meta(crate::mooring::USER_ID_META, &user),
+        Some(recorded) if recorded.eq_ignore_ascii_case(&user) => Ok(()),
+        Some(recorded) => Err(Error::WrongUser {
+            expected: recorded,
+            actual: user,
+        }),
+    })
+    .await?
 }
 
 /// (pending changes, sync errors) of the outbox, off the async threads.

@@ -59,6 +59,15 @@ pub(super) fn explain(s: &SyncStatus) -> Message {
                         if s.sync_errors == 1 { "it" } else { "them" }
                     ),
                 )
+            } else if s.blocking_failure == Some(Failure::WrongUser) {
+                (
+                    "status.error.wrong_user",
+                    "Signed in as another user",
+                    format!(
+                        "The data on this device belongs to another user than the one signed in, so it is not synced. Sign in as that user, or sign them out first.{}",
+                        pending_suffix(s.pending_changes)
+                    ),
+                )
             } else if s.blocking_failure == Some(Failure::Storage) {
                 (
                     "status.error.storage",

@@ -182,6 +182,9 @@ pub enum Failure {
     Offline,
     /// Local storage failed (disk full, database corrupt): needs attention.
     Storage,
+    /// The server signs in another user than the one this local database
+    /// belongs to: nothing is synced into it until that changes.
+    WrongUser,
 }
 
 /// Everything that can change the status.
@@ -385,7 +388,7 @@ impl StatusMachine {
                     Failure::Offline => {
                         self.probe = Connectivity::Unreachable(UnreachableReason::NoRoute)
                     }
-                    Failure::Transient { .. } | Failure::Storage => {}
+                    Failure::Transient { .. } | Failure::Storage | Failure::WrongUser => {}
                 }
             }
             Event::SyncStopped => self.phase = Phase::Idle,
@@ -461,7 +464,7 @@ impl StatusMachine {
         let connectivity = self.connectivity();
         let warnings = self.warnings(connectivity);
         let blocking_failure = match self.last_failure {
-            Some(f @ (Failure::Auth | Failure::Storage)) => Some(f),
+            Some(f @ (Failure::Auth | Failure::Storage | Failure::WrongUser)) => Some(f),
             _ if connectivity == Connectivity::AuthRejected => Some(Failure::Auth),
             _ => None,
         };

@@ -261,6 +261,35 @@ fn cases() -> Vec<Case> {
             key: "status.error.storage",
         },
         Case {
+            name: "the server signs in another user than the mirror's",
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::SyncFailed {
+                    phase: Phase::Idle,
+                    failure: Failure::WrongUser,
+                },
+            ],
+            icon: I::Error,
+            canvas: C::ConnectedError,
+            key: "status.error.wrong_user",
+        },
+        Case {
+            name: "another user, then a probe that still answers: stays an error",
+            events: vec![
+                SYNCED,
+                REACHABLE,
+                Event::SyncFailed {
+                    phase: Phase::Idle,
+                    failure: Failure::WrongUser,
+                },
+                REACHABLE,
+            ],
+            icon: I::Error,
+            canvas: C::ConnectedError,
+            key: "status.error.wrong_user",
+        },
+        Case {
             name: "throttled",
             events: vec![
                 SYNCED,

@@ -2,6 +2,10 @@
 //! ETag, generation), the sync state of each table, reads for the app and
 //! watches. WAL; one writer connection behind a mutex; `query_only` readers
 //! that never block it. Knows nothing of the network.
+//!
+//! Encryption at rest: with a key, every connection (writer, readers, the
+//! checkpointer) is keyed right after it opens and proves the key by reading
+//! the schema before anything else runs (docs/security.md).
 
 mod checkpoint;
 mod migrate;
@@ -21,11 +25,13 @@ pub use write::WriteStats;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyProblem, Result};
+use crate::secret::Secret;
 
 /// Columns Mooring adds to every mirror table.
 pub(crate) const META_COLUMNS: [&str; 3] = ["_etag", "_gen", "_pending"];
@@ -38,6 +44,9 @@ pub struct Store {
 
 pub(crate) struct Inner {
     path: PathBuf,
+    key: Option<Secret>,
+    /// Set by `close`: no connection is handed out or opened after it.
+    closed: AtomicBool,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     /// Mirror table → its key and columns (as in SQLite), for query checks.
@@ -58,14 +67,93 @@ pub(crate) fn q(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// Page size of every mirror. 8 KiB pages: ~20% faster bulk inserts of
+/// Dataverse-sized rows than 4 KiB (docs/benchmarks.md).
+const PAGE_SIZE: u32 = 8192;
+
+/// The first 16 bytes of every plain SQLite file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// The raw SQLCipher key for a host key: SHA-256 of the key, as 64 hex
+/// digits. A raw key skips SQLCipher's PBKDF2 (256,000 rounds at every
+/// connection open); the host's key is random bytes from the Keystore or
+/// Keychain, never a password a person chose, so a slow KDF adds nothing.
+fn raw_key(key: &Secret) -> Secret {
+    let mut input = b"mooring-sqlcipher-v1\0".to_vec();
+    input.extend_from_slice(key.expose().as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Secret::new(hex)
+}
+
+/// Opens one connection to the mirror: keyed first when there is a key,
+/// then proven able to read the schema, so a wrong key fails here and
+/// never later as an empty or "corrupt" database. Nothing is written
+/// before that proof.
+fn connect(path: &Path, flags: Option<OpenFlags>, key: Option<&Secret>) -> Result<Connection> {
+    let conn = match flags {
+        Some(flags) => Connection::open_with_flags(path, flags)?,
+        None => Connection::open(path)?,
+    };
+    if let Some(key) = key {
+        // SQLCipher writes its own lines to stderr ("hmac check failed")
+        // on a wrong key; the typed error below says it instead.
+        let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
+        let raw = raw_key(key);
+        // The statement holds the key: its errors are reported without
+        // SQLite's text, which might quote it.
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE};",
+            raw.expose()
+        ))
+        .map_err(|e| {
+            Error::Internal(format!(
+                "could not set the database key (SQLite code {:?})",
+                e.sqlite_error_code()
+            ))
+        })?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+            drop(conn);
+            Err(Error::WrongKey(match key {
+                None => KeyProblem::Missing,
+                Some(_) if is_plain_sqlite(path) => KeyProblem::NotEncrypted,
+                Some(_) => KeyProblem::Wrong,
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the file starts with the plain SQLite header.
+fn is_plain_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == SQLITE_HEADER
+}
+
 impl Store {
-    /// Opens (or creates) the mirror at `path`.
+    /// Opens (or creates) the plain (unencrypted) mirror at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_with_key(path, None)
+    }
+
+    /// Opens (or creates) the mirror at `path`, encrypted with `key` when
+    /// given (SQLCipher). A key that does not open the file is
+    /// `Error::WrongKey`, and the file is left untouched.
+    pub fn open_with_key(path: impl AsRef<Path>, key: Option<Secret>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let writer = Connection::open(&path)?;
-        // 8 KiB pages: ~20% faster bulk inserts of Dataverse-sized rows than
-        // 4 KiB (docs/benchmarks.md). Only takes effect on a new file.
-        writer.pragma_update(None, "page_size", 8192)?;
+        let writer = connect(&path, None, key.as_ref())?;
+        // Only takes effect on a new file (an encrypted one has its page
+        // size set with the key, in `connect`).
+        writer.pragma_update(None, "page_size", PAGE_SIZE)?;
         // WAL + NORMAL: a commit survives a killed process (the kill test);
         // only a power cut may lose the last commits, never consistency.
         writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -82,10 +170,12 @@ impl Store {
         state::create_meta_tables(&writer)?;
         outbox::create_tables(&writer)?;
         let tables = migrate::read_catalog(&writer)?;
-        let checkpointer = checkpoint::Checkpointer::start(&path);
+        let checkpointer = checkpoint::Checkpointer::start(&path, key.clone());
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
+                key,
+                closed: AtomicBool::new(false),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 tables: RwLock::new(tables),
@@ -99,12 +189,50 @@ impl Store {
         &self.inner.path
     }
 
+    /// Whether the mirror is encrypted (opened with a key).
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.key.is_some()
+    }
+
+    /// Closes every connection to the file (writer, pooled readers, the
+    /// checkpointer, which checkpoints one last time), so the files can be
+    /// deleted. Every later call on any clone of this store fails with
+    /// `Error::Closed`. A reader in use right now is dropped when it is
+    /// handed back.
+    pub fn close(&self) -> Result<()> {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        {
+            let mut w = self
+                .inner
+                .writer
+                .lock()
+                .map_err(|_| Error::Internal("the store's writer lock is poisoned".into()))?;
+            // Swapping in a connection to nothing closes the file's.
+            let old = std::mem::replace(&mut *w, Connection::open_in_memory()?);
+            old.close().map_err(|(_, e)| Error::Store(e))?;
+        }
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            pool.clear();
+        }
+        self.inner.checkpointer.stop();
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Tells the background checkpointer the WAL grew.
     pub(crate) fn committed(&self) {
         self.inner.checkpointer.poke();
     }
 
     pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.check_open()?;
         self.inner
             .writer
             .lock()
@@ -113,6 +241,7 @@ impl Store {
 
     /// Runs `f` on a `query_only` reader from the pool.
     pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.check_open()?;
         let conn = {
             let mut pool = self
                 .inner
@@ -124,11 +253,14 @@ impl Store {
         let conn = match conn {
             Some(c) => c,
             None => {
-                let c = Connection::open_with_flags(
+                let c = connect(
                     &self.inner.path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
+                    Some(
+                        OpenFlags::SQLITE_OPEN_READ_WRITE
+                            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                            | OpenFlags::SQLITE_OPEN_URI,
+                    ),
+                    self.inner.key.as_ref(),
                 )?;
                 c.pragma_update(None, "query_only", "ON")?;
                 c.pragma_update(None, "temp_store", 2)?;
@@ -138,7 +270,7 @@ impl Store {
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.inner.readers.lock() {
-            if pool.len() < 4 {
+            if pool.len() < 4 && !self.inner.closed.load(Ordering::SeqCst) {
                 pool.push(conn);
             }
         }
