@@ -161,11 +161,12 @@ fun apiTests(): List<Case> = listOf(
 
     Case("server unreachable: syncNow throws Offline, a warning shows, then it recovers") {
         withSyncedApp { app, emu, _ ->
-            emu.refuseConnections(1500)
+            // Longer than the core's in-request retries (3 tries, at most
+            // 0.5 + 1 + 2 s), so the run fails rather than riding it out.
+            emu.refuseConnections(5000)
             expectThrows<MooringException.Offline>("syncNow while the server refuses connections") { app.syncNow() }
             val warn = app.status.first { it.icon == SyncIcon.WARNING }
             check(warn.warnings.any { it is StatusWarning.ServerUnreachable }) { "server unreachable warning: ${warn.warnings}" }
-            delay(1600)
             waitUntil("a sync to succeed again", state = { app.currentStatus.brief() }) {
                 runCatching { app.syncNow() }.isSuccess
             }
