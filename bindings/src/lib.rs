@@ -1,4 +1,28 @@
-//! mooring-ffi: the uniffi layer over mooring-core.
-//!
-//! Deliberately empty until the bindings issue: the core's public API is
-//! still settling, and generated Kotlin/Swift would only freeze it early.
+//! mooring-ffi: the uniffi layer over mooring-core, for the Kotlin and Swift
+//! shells. Thin: every object wraps a core type; this crate owns only the
+//! FFI shapes (records, enums, the flat error), their conversions, the one
+//! tokio runtime of the process and the logging setup. The exported API is
+//! listed in bindings/README.md.
+
+mod app;
+mod error;
+mod logging;
+mod query;
+mod runtime;
+mod status;
+mod value;
+
+pub use app::{
+    AppConfig, ChangeAction, MooringApp, RowsListener, StatusListener, SyncErrorInfo,
+    SyncErrorKind, TaskHandle, TokenProvider,
+};
+pub use error::{MooringError, TokenError};
+pub use logging::init_logging;
+pub use query::{Filter, Query, SortKey};
+pub use status::{
+    CanvasSync, Connectivity, InitialSyncProgress, StatusWarning, SyncFailure, SyncIcon, SyncPhase,
+    SyncStatus, UnreachableReason,
+};
+pub use value::{Row, Value};
+
+uniffi::setup_scaffolding!("mooring");

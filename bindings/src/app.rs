@@ -1,0 +1,518 @@
+//! `MooringApp`: the one object a Kotlin/Swift app holds, a thin wrapper
+//! over `Arc<mooring_core::Mooring>`. Async calls run on the crate's
+//! runtime (see runtime.rs); listeners are host objects called from
+//! Mooring's threads, each call guarded so a host exception or a panic
+//! never unwinds into core.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mooring_core::{
+    AppManifest, Mooring, MooringConfig, Profile, ProfileSource, Secret, StatusHandle,
+    store::WatchHandle,
+};
+
+use crate::error::{MooringError, TokenError};
+use crate::query::Query;
+use crate::runtime::{run, runtime};
+use crate::status::SyncStatus;
+use crate::value::{Row, Value, row_from_core, values_to_json};
+
+/// Implemented by the host (MSAL). Called from a Mooring thread, never the
+/// main thread; it may block while it refreshes. `force_refresh`: the last
+/// token was refused, get a new one (skip the cache).
+#[uniffi::export(foreign)]
+pub trait TokenProvider: Send + Sync {
+    fn token(&self, force_refresh: bool) -> Result<String, TokenError>;
+}
+
+/// Gets the current status at once, then every change, in order, from one
+/// Mooring thread. Return quickly (post to your UI thread).
+#[uniffi::export(foreign)]
+pub trait StatusListener: Send + Sync {
+    fn on_status(&self, status: SyncStatus);
+}
+
+/// Gets the query's rows at once, then whenever they change.
+#[uniffi::export(foreign)]
+pub trait RowsListener: Send + Sync {
+    fn on_rows(&self, rows: Vec<Row>);
+}
+
+/// How to open Mooring. Only the first three fields and one of
+/// `profile_json`/`manifest_json` are required.
+#[derive(Clone, uniffi::Record)]
+pub struct AppConfig {
+    /// The environment URL, `https://org.crm.dynamics.com`.
+    pub server_url: String,
+    /// A folder the app owns (`filesDir`, Application Support); one
+    /// database file per (environment, account) goes there.
+    pub data_dir: String,
+    /// The host's stable id of the signed-in account (MSAL's home account
+    /// id, or the UPN). Hashed into the file name, never stored in clear.
+    pub account: String,
+    /// The offline profile (docs/profile.md), or:
+    #[uniffi(default)]
+    pub profile_json: Option<String>,
+    /// the app manifest the profile is generated from.
+    #[uniffi(default)]
+    pub manifest_json: Option<String>,
+    /// The database key from the Keystore/Keychain; None: not encrypted.
+    #[uniffi(default)]
+    pub encryption_key: Option<String>,
+    /// The OS's network state at open (then `set_host_network`).
+    #[uniffi(default = true)]
+    pub host_online: bool,
+    #[uniffi(default)]
+    pub metered: bool,
+    /// Sync on unmetered networks only.
+    #[uniffi(default)]
+    pub wifi_only: bool,
+    /// Overrides every table's delta interval (default: the profile's).
+    #[uniffi(default)]
+    pub delta_interval_secs: Option<u64>,
+    /// While idle and reachable, re-check the server this often (default 60).
+    #[uniffi(default)]
+    pub probe_interval_secs: Option<u64>,
+    /// Upload this long after the last local write (default 2000).
+    #[uniffi(default)]
+    pub upload_debounce_ms: Option<u64>,
+    /// First backoff after a failed sync, doubling up to `retry_cap_ms`
+    /// (defaults 5000 and 300000).
+    #[uniffi(default)]
+    pub retry_base_ms: Option<u64>,
+    #[uniffi(default)]
+    pub retry_cap_ms: Option<u64>,
+    /// Rows per page of the initial sync, 1..=5000 (default 5000).
+    #[uniffi(default)]
+    pub page_size: Option<u32>,
+}
+
+/// Adapts the host's provider to core's trait; the token becomes a
+/// `Secret` at once, so it never prints.
+struct HostTokens(Arc<dyn TokenProvider>);
+
+impl mooring_core::TokenProvider for HostTokens {
+    fn token(&self, force_refresh: bool) -> Result<Secret, String> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.token(force_refresh))) {
+            Ok(Ok(t)) => Ok(Secret::new(t)),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the token provider panicked".into()),
+        }
+    }
+}
+
+impl AppConfig {
+    fn into_core(self, tokens: Arc<dyn TokenProvider>) -> Result<MooringConfig, MooringError> {
+        let profile = match (self.profile_json, self.manifest_json) {
+            (Some(p), None) => ProfileSource::Profile(Profile::from_json(&p)?),
+            (None, Some(m)) => ProfileSource::Manifest(AppManifest::from_json(&m)?),
+            _ => {
+                return Err(MooringError::Validation {
+                    field: Some("profile_json".into()),
+                    reason: "give exactly one of profile_json and manifest_json".into(),
+                });
+            }
+        };
+        if self.account.trim().is_empty() {
+            return Err(MooringError::Validation {
+                field: Some("account".into()),
+                reason: "account must not be empty".into(),
+            });
+        }
+        let mut c = MooringConfig::for_account(
+            self.server_url,
+            Arc::new(HostTokens(tokens)),
+            &PathBuf::from(self.data_dir),
+            &self.account,
+            profile,
+        );
+        c.encryption_key = self.encryption_key.map(Secret::new);
+        c.host_online = self.host_online;
+        c.metered = self.metered;
+        c.wifi_only = self.wifi_only;
+        let s = &mut c.schedule;
+        s.delta_interval = self.delta_interval_secs.map(Duration::from_secs);
+        if let Some(v) = self.probe_interval_secs {
+            s.probe_interval = Duration::from_secs(v);
+        }
+        if let Some(v) = self.upload_debounce_ms {
+            s.upload_debounce = Duration::from_millis(v);
+        }
+        if let Some(v) = self.retry_base_ms {
+            s.retry_base = Duration::from_millis(v);
+        }
+        if let Some(v) = self.retry_cap_ms {
+            s.retry_cap = Duration::from_millis(v);
+        }
+        if let Some(n) = self.page_size {
+            if !(1..=5000).contains(&n) {
+                return Err(MooringError::Validation {
+                    field: Some("page_size".into()),
+                    reason: "page_size must be between 1 and 5000".into(),
+                });
+            }
+            c.remote.page_size = n;
+        }
+        Ok(c)
+    }
+}
+
+enum Handle {
+    Status(StatusHandle),
+    Watch(WatchHandle),
+}
+
+/// A running listener (status or watch). `cancel()` stops it; dropping
+/// the handle (Kotlin `close()`/`destroy()`, Swift deinit) does too.
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    inner: Mutex<Option<Handle>>,
+}
+
+impl TaskHandle {
+    fn new(h: Handle) -> Arc<TaskHandle> {
+        Arc::new(TaskHandle {
+            inner: Mutex::new(Some(h)),
+        })
+    }
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    /// Stops the listener; no call comes after this returns (except one
+    /// already running). Idempotent.
+    pub fn cancel(&self) {
+        let taken = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match taken {
+            Some(Handle::Status(h)) => h.cancel(),
+            Some(Handle::Watch(h)) => h.cancel(),
+            None => {}
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+}
+
+/// A change the server refused (Power Apps' "sync errors").
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct SyncErrorInfo {
+    pub id: i64,
+    /// Unix ms when it was refused.
+    pub at_ms: i64,
+    pub table: String,
+    pub row_id: String,
+    pub action: ChangeAction,
+    /// The change's columns and values.
+    pub values: HashMap<String, Value>,
+    /// The HTTP status the server answered.
+    pub http_status: u16,
+    /// The OData error code (often empty on Dataverse).
+    pub code: String,
+    /// The server's message, for the user (may quote values).
+    pub message: String,
+    pub kind: SyncErrorKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncErrorKind {
+    Conflict,
+    RecordNotFound,
+    Other,
+}
+
+impl From<mooring_core::SyncError> for SyncErrorInfo {
+    fn from(e: mooring_core::SyncError) -> Self {
+        use mooring_core::outbox::{Op, SyncErrorKind as K};
+        SyncErrorInfo {
+            id: e.id,
+            at_ms: e.at_ms,
+            table: e.table,
+            row_id: e.row_id,
+            action: match e.action {
+                Op::Create => ChangeAction::Create,
+                Op::Update => ChangeAction::Update,
+                Op::Delete => ChangeAction::Delete,
+            },
+            values: e
+                .data
+                .into_iter()
+                .map(|(k, v)| (k, Value::from(v)))
+                .collect(),
+            http_status: e.status,
+            code: e.code,
+            message: e.message,
+            kind: match e.kind {
+                K::Conflict => SyncErrorKind::Conflict,
+                K::RecordNotFound => SyncErrorKind::RecordNotFound,
+                K::Other => SyncErrorKind::Other,
+            },
+        }
+    }
+}
+
+/// The app's offline data. Kotlin: `MooringApp.open(config, tokens)`
+/// (suspend); Swift: `try await MooringApp.open(config:tokens:)`.
+#[derive(uniffi::Object)]
+pub struct MooringApp {
+    inner: Arc<Mooring>,
+}
+
+impl MooringApp {
+    /// Opens from Rust (the tests); the same as the exported constructor.
+    pub async fn open_with(
+        config: AppConfig,
+        tokens: Arc<dyn TokenProvider>,
+    ) -> Result<Arc<MooringApp>, MooringError> {
+        let config = config.into_core(tokens)?;
+        run(async move {
+            if let Some(dir) = config.database.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| MooringError::Storage {
+                    reason: format!("cannot create the data folder: {e}"),
+                })?;
+            }
+            let app = Mooring::open(config).await?;
+            Ok(Arc::new(MooringApp {
+                inner: Arc::new(app),
+            }))
+        })
+        .await
+    }
+
+    fn app(&self) -> Arc<Mooring> {
+        self.inner.clone()
+    }
+}
+
+#[uniffi::export]
+impl MooringApp {
+    /// Opens (or creates) this account's mirror and starts syncing in the
+    /// background. Works offline: reads answer at once from the mirror.
+    #[uniffi::constructor]
+    pub async fn open(
+        config: AppConfig,
+        tokens: Arc<dyn TokenProvider>,
+    ) -> Result<Arc<MooringApp>, MooringError> {
+        Self::open_with(config, tokens).await
+    }
+
+    /// One row by key (GUID, any case), local changes included; None if
+    /// there is no such row.
+    pub async fn get(&self, table: String, id: String) -> Result<Option<Row>, MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.get(&table, &id).await?.map(row_from_core)) }).await
+    }
+
+    pub async fn query(&self, query: Query) -> Result<Vec<Row>, MooringError> {
+        let app = self.app();
+        let query = mooring_core::Query::try_from(query)?;
+        run(async move {
+            Ok(app
+                .query(query)
+                .await?
+                .into_iter()
+                .map(row_from_core)
+                .collect())
+        })
+        .await
+    }
+
+    /// Calls `listener` with the query's rows now, then each time they
+    /// change, until the handle is cancelled or dropped. Async because the
+    /// first read happens before it returns (bad queries throw here).
+    pub async fn watch(
+        &self,
+        query: Query,
+        listener: Arc<dyn RowsListener>,
+    ) -> Result<Arc<TaskHandle>, MooringError> {
+        let app = self.app();
+        let query = mooring_core::Query::try_from(query)?;
+        run(async move {
+            let handle = tokio::task::spawn_blocking(move || {
+                app.watch(query, move |rows| {
+                    let rows = rows.iter().cloned().map(row_from_core).collect();
+                    guarded("rows listener", || listener.on_rows(rows));
+                })
+            })
+            .await
+            .map_err(mooring_core::Error::from)??;
+            Ok(TaskHandle::new(Handle::Watch(handle)))
+        })
+        .await
+    }
+
+    /// Creates a row; returns its new GUID. `values`: column logical names
+    /// to values; a lookup takes the target row's GUID as `Text`.
+    pub async fn create(
+        &self,
+        table: String,
+        values: HashMap<String, Value>,
+    ) -> Result<String, MooringError> {
+        let app = self.app();
+        let values = values_to_json(values)?;
+        run(async move { Ok(app.create(&table, values).await?) }).await
+    }
+
+    /// Changes the given columns of a row.
+    pub async fn update(
+        &self,
+        table: String,
+        id: String,
+        values: HashMap<String, Value>,
+    ) -> Result<(), MooringError> {
+        let app = self.app();
+        let values = values_to_json(values)?;
+        run(async move { Ok(app.update(&table, &id, values).await?) }).await
+    }
+
+    pub async fn delete(&self, table: String, id: String) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.delete(&table, &id).await?) }).await
+    }
+
+    /// Changes waiting for upload.
+    pub async fn pending_count(&self) -> Result<u64, MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.pending_count().await?) }).await
+    }
+
+    /// Syncs now and returns when that run ended (throws why it could not
+    /// run or failed). The status shows each step meanwhile.
+    pub async fn sync_now(&self) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move {
+            match app.sync_now().await {
+                Ok(()) => Ok(()),
+                Err(e) => Err(MooringError::from_sync(e, &app.status())),
+            }
+        })
+        .await
+    }
+
+    /// Uploads pending changes now, without downloading.
+    pub async fn upload_now(&self) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move {
+            match app.upload_now().await {
+                Ok(()) => Ok(()),
+                Err(e) => Err(MooringError::from_sync(e, &app.status())),
+            }
+        })
+        .await
+    }
+
+    /// Asks for a sync without waiting (pull-to-refresh).
+    pub fn request_sync(&self) {
+        self.inner.request_sync();
+    }
+
+    /// The status now.
+    pub fn status(&self) -> SyncStatus {
+        SyncStatus::from(&self.inner.status())
+    }
+
+    /// `listener` gets the current status at once, then every change,
+    /// until the handle is cancelled or dropped (or the app closes).
+    pub fn observe_status(
+        &self,
+        listener: Arc<dyn StatusListener>,
+    ) -> Result<Arc<TaskHandle>, MooringError> {
+        // The hub delivers on the runtime it was opened on; make sure it exists.
+        let _rt = runtime()?.enter();
+        let handle = self.inner.observe_status(move |s| {
+            let status = SyncStatus::from(s);
+            guarded("status listener", || listener.on_status(status));
+        });
+        Ok(TaskHandle::new(Handle::Status(handle)))
+    }
+
+    /// Changes the server refused, oldest first.
+    pub async fn sync_errors(&self) -> Result<Vec<SyncErrorInfo>, MooringError> {
+        let app = self.app();
+        run(async move {
+            Ok(app
+                .sync_errors()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+        .await
+    }
+
+    /// Queues a refused change again (with the row's current values).
+    pub async fn retry_sync_error(&self, id: i64) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.retry_sync_error(id).await?) }).await
+    }
+
+    /// Drops a refused change; the row keeps the server's state.
+    pub async fn discard_sync_error(&self, id: i64) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.discard_sync_error(id).await?) }).await
+    }
+
+    /// What the OS says (ConnectivityManager, NWPathMonitor). Offline stops
+    /// a running sync at once.
+    pub fn set_host_network(&self, online: bool, metered: bool) {
+        self.inner.set_host_network(online, metered);
+    }
+
+    pub fn set_wifi_only(&self, on: bool) {
+        self.inner.set_wifi_only(on);
+    }
+
+    /// The app went to the background: stop syncing.
+    pub fn pause(&self) {
+        self.inner.pause();
+    }
+
+    /// The app came to the foreground: check the server and sync.
+    pub fn resume(&self) {
+        self.inner.resume();
+    }
+
+    /// Stops syncing and every listener (core's `close`). Reads still work
+    /// until the object is released. Not named `close`: Kotlin's
+    /// `AutoCloseable.close()` (releasing the object) owns that name.
+    pub async fn shutdown(&self) {
+        let app = self.app();
+        let _ = run(async move {
+            app.close().await;
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Signs out: deletes this account's local data. With changes not yet
+    /// on the server and `discard_pending == false`, throws
+    /// `PendingChanges { count }` and deletes nothing. Afterwards every
+    /// call throws `Closed`.
+    pub async fn sign_out(&self, discard_pending: bool) -> Result<(), MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.sign_out(discard_pending).await?) }).await
+    }
+}
+
+/// Calls host code; a panic (a Kotlin/Swift exception surfacing as one)
+/// is logged and swallowed, so it never unwinds into core's threads.
+fn guarded(what: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        tracing::warn!("{what} failed; ignored");
+    }
+}

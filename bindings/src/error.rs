@@ -1,0 +1,193 @@
+//! The one FFI error: flat, with the fields a UI acts on, converted from
+//! core's rich `Error` in ONE place (`From<mooring_core::Error>` below).
+//! Reasons are short English for logs and developer screens; they never
+//! carry a token, and never a server's error text or a row's values (those
+//! can echo user data): the full error goes to `tracing` at debug level.
+
+use mooring_core::{Error as E, WriteError as W};
+
+/// Errors of every `MooringApp` call. Kotlin: `MooringException.<Variant>`;
+/// Swift: `MooringError.<variant>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum MooringError {
+    /// The server cannot be reached (no network, timeout, refused). Local
+    /// reads and writes still work; sync resumes by itself.
+    #[error("offline: {reason}")]
+    Offline { reason: String },
+    /// The token was refused even after a refresh, or the host's token
+    /// provider failed: sign in again.
+    #[error("authentication: {reason}")]
+    Auth { reason: String },
+    /// The server throttles (HTTP 429); sync goes on by itself later.
+    #[error("throttled by the server (retry after {retry_after_secs:?} s)")]
+    Throttled { retry_after_secs: Option<u64> },
+    /// Bad input: a table, column or value the profile does not allow, a
+    /// bad query, a malformed config. `field` names the column or config
+    /// field when there is one. Nothing was written.
+    #[error("invalid: {reason}")]
+    Validation {
+        field: Option<String>,
+        reason: String,
+    },
+    /// The profile or app manifest is malformed or does not match the
+    /// server's schema; or local writes before the first sync checked it.
+    #[error("profile: {reason}")]
+    Profile { reason: String },
+    /// No such row (or sync error).
+    #[error("not found: {reason}")]
+    NotFound { reason: String },
+    /// The row already exists, or the server's row changed (HTTP 409/412).
+    #[error("conflict: {reason}")]
+    Conflict { reason: String },
+    /// The server refused with an HTTP status retrying will not fix, or
+    /// answered something that is not the Web API (status 0).
+    #[error("server: HTTP {status}: {reason}")]
+    Server { status: u16, reason: String },
+    /// Local storage failed (disk full, corrupt file, I/O).
+    #[error("storage: {reason}")]
+    Storage { reason: String },
+    /// The database cannot be opened with the encryption key given (wrong
+    /// key, key missing, or a plain file opened with a key).
+    #[error("wrong key: {reason}")]
+    WrongKey { reason: String },
+    /// The database belongs to another Dataverse user than the token's.
+    #[error("this local database belongs to another user")]
+    WrongUser,
+    /// `sign_out(false)` refused: `count` changes are not on the server yet.
+    #[error("signing out would lose {count} change(s) not yet on the server")]
+    PendingChanges { count: u64 },
+    /// The app was signed out (or closed for good): open it again.
+    #[error("closed")]
+    Closed,
+    /// A bug or a task that died; report it.
+    #[error("internal: {reason}")]
+    Internal { reason: String },
+}
+
+fn validation(field: Option<&str>, reason: impl Into<String>) -> MooringError {
+    MooringError::Validation {
+        field: field.map(str::to_string),
+        reason: reason.into(),
+    }
+}
+
+fn write_error(w: W) -> MooringError {
+    // WriteError's texts name tables, columns, types and keys: no values.
+    let reason = w.to_string();
+    match w {
+        W::UnknownTable(_) | W::NotAnObject => validation(None, reason),
+        W::UnknownColumn { column, .. }
+        | W::WrongType { column, .. }
+        | W::ReadOnly { column, .. }
+        | W::MissingLookupTarget { column, .. } => validation(Some(&column), reason),
+        W::RowNotFound { .. } | W::NoSuchSyncError(_) => MooringError::NotFound { reason },
+        W::RowExists { .. } => MooringError::Conflict { reason },
+    }
+}
+
+impl From<E> for MooringError {
+    fn from(e: E) -> Self {
+        tracing::debug!(error = %e, "mooring call failed");
+        match e {
+            E::Profile(m) => MooringError::Profile { reason: m },
+            E::Http {
+                status,
+                what,
+                odata,
+            } => {
+                // The OData code is a constant; its message may quote values.
+                let code = odata
+                    .map(|o| o.code)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                let reason = format!("{what}: HTTP {status}{code}");
+                match status {
+                    401 | 403 => MooringError::Auth { reason },
+                    404 => MooringError::NotFound { reason },
+                    409 | 412 => MooringError::Conflict { reason },
+                    429 => MooringError::Throttled {
+                        retry_after_secs: None,
+                    },
+                    400 | 422 => validation(None, reason),
+                    _ => MooringError::Server { status, reason },
+                }
+            }
+            // Core's texts: "<what>: <server message>"; keep the request only.
+            E::Auth(m) => MooringError::Auth {
+                reason: format!(
+                    "the server refused the sign-in ({})",
+                    m.split(':').next().unwrap_or("").trim()
+                ),
+            },
+            E::TokenProvider(m) => MooringError::Auth {
+                reason: format!("the host's token provider failed: {m}"),
+            },
+            E::Throttled { retry_after, .. } => MooringError::Throttled {
+                retry_after_secs: retry_after.map(|d| d.as_secs()),
+            },
+            E::Network(m) => MooringError::Offline { reason: m },
+            E::Protocol { what, .. } => MooringError::Server {
+                status: 0,
+                reason: format!("unexpected response from {what}"),
+            },
+            E::Store(e) => MooringError::Storage {
+                reason: e.to_string(),
+            },
+            E::Query(m) => validation(None, m),
+            E::Write(w) => write_error(w),
+            E::Io(e) => MooringError::Storage {
+                reason: e.to_string(),
+            },
+            E::WrongKey(p) => MooringError::WrongKey {
+                reason: p.to_string(),
+            },
+            E::WrongUser { .. } => MooringError::WrongUser,
+            E::PendingChangesWouldBeLost { count } => MooringError::PendingChanges { count },
+            E::InsecureUrl(_) => validation(
+                Some("server_url"),
+                "the server URL must be https (plain http only on loopback)",
+            ),
+            E::Closed => MooringError::Closed,
+            E::Internal(m) => MooringError::Internal { reason: m },
+        }
+    }
+}
+
+impl MooringError {
+    /// `sync_now`/`upload_now` refused because sync may not run: core says
+    /// `Error::Network("not connected: ...")` even when the reason is a
+    /// refused token or another user's mirror; the status knows which.
+    pub(crate) fn from_sync(e: E, status: &mooring_core::SyncStatus) -> MooringError {
+        use mooring_core::status::{Connectivity, Failure};
+        let network = e.is_network();
+        let mapped = MooringError::from(e);
+        if !network {
+            return mapped;
+        }
+        match (status.blocking_failure, status.connectivity) {
+            (Some(Failure::WrongUser), _) => MooringError::WrongUser,
+            (Some(Failure::Auth), _) | (_, Connectivity::AuthRejected) => MooringError::Auth {
+                reason: "the server refused the sign-in: sign in again".into(),
+            },
+            _ => mapped,
+        }
+    }
+}
+
+/// What the host's `TokenProvider` throws when it cannot give a token (no
+/// account, MSAL needs an interactive sign-in, no network for a refresh).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum TokenError {
+    /// `reason` must not contain the token.
+    #[error("{reason}")]
+    Failed { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TokenError::Failed {
+            reason: format!("the token provider threw: {}", e.reason),
+        }
+    }
+}
