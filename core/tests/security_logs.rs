@@ -222,7 +222,7 @@ async fn tokens_reach_no_log_no_error_and_no_database() {
     let rejected = Mooring::open(config(&url, &db, Arc::new(AlwaysStale)))
         .await
         .expect("open");
-    let e = rejected.sync_now().await.err().expect("token rejected");
+    let e = rejected.sync_now().await.expect_err("token rejected");
     record_into(&mut errors, &e);
     let s = rejected.status();
     assert_eq!(s.message.key, "status.error.auth");
