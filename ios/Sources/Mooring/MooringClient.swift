@@ -1,0 +1,189 @@
+// The Swift face of Mooring: one object per signed-in account, async
+// functions over the uniffi bindings, errors as the `MooringError` enum,
+// status and rows as AsyncStreams that stop the Rust listener when they end.
+import Foundation
+@_exported import MooringFFI
+
+/// The local mirror of one account's Dataverse data, synced in the
+/// background. Reads and writes work offline; writes upload when the server
+/// is reachable. Safe to share between tasks and actors.
+public final class MooringClient: Sendable {
+    /// The generated object, for anything this layer does not wrap.
+    public let app: MooringApp
+
+    init(app: MooringApp) {
+        self.app = app
+    }
+
+    /// Opens (or creates) the account's mirror and starts syncing. Works
+    /// offline. `encryption` has no default on purpose: pass a key (or a
+    /// provider such as `KeychainKeyProvider`) or opt out explicitly with
+    /// `.unencrypted`.
+    /// `tokens` is called on a Mooring thread, never the main thread, and
+    /// may block while MSAL refreshes; `forceRefresh` means the last token
+    /// was refused.
+    public static func open(
+        _ configuration: Configuration,
+        encryption: Encryption,
+        tokens: @escaping @Sendable (_ forceRefresh: Bool) throws -> String
+    ) async throws(MooringError) -> MooringClient {
+        try await open(configuration, encryption: encryption, tokenProvider: ClosureTokenProvider(tokens))
+    }
+
+    /// The same with the generated `TokenProvider` protocol implemented by the app.
+    public static func open(
+        _ configuration: Configuration,
+        encryption: Encryption,
+        tokenProvider: any TokenProvider
+    ) async throws(MooringError) -> MooringClient {
+        let key = try encryption.resolveKey(account: configuration.account)
+        let config = configuration.appConfig(encryptionKey: key)
+        let app = try await mapErrors { try await MooringApp.open(config: config, tokens: tokenProvider) }
+        return MooringClient(app: app)
+    }
+
+    // MARK: Reads
+
+    public func get(_ table: String, id: String) async throws(MooringError) -> [String: Value]? {
+        try await mapErrors { try await app.get(table: table, id: id) }
+    }
+
+    public func query(_ query: Query) async throws(MooringError) -> [[String: Value]] {
+        try await mapErrors { try await app.query(query: query) }
+    }
+
+    /// The rows matching `query` now, then again each time they change.
+    /// Ending the iteration (or cancelling its task) stops the Rust watch.
+    public func rows(_ query: Query) -> AsyncThrowingStream<[[String: Value]], any Error> {
+        AsyncThrowingStream { continuation in
+            let forwarder = RowsForwarder(continuation)
+            let app = self.app
+            let start = Task {
+                do {
+                    let handle = try await app.watch(query: query, listener: forwarder)
+                    forwarder.handles.set(handle)
+                } catch {
+                    continuation.finish(throwing: MooringError.from(error))
+                }
+            }
+            continuation.onTermination = { _ in
+                start.cancel()
+                forwarder.handles.end()
+            }
+        }
+    }
+
+    // MARK: Writes (local at once, uploaded when reachable)
+
+    /// Returns the new row's id (a GUID).
+    @discardableResult
+    public func create(_ table: String, values: [String: Value]) async throws(MooringError) -> String {
+        try await mapErrors { try await app.create(table: table, values: values) }
+    }
+
+    public func update(_ table: String, id: String, values: [String: Value]) async throws(MooringError) {
+        try await mapErrors { try await app.update(table: table, id: id, values: values) }
+    }
+
+    public func delete(_ table: String, id: String) async throws(MooringError) {
+        try await mapErrors { try await app.delete(table: table, id: id) }
+    }
+
+    /// Changes waiting for upload.
+    public func pendingCount() async throws(MooringError) -> UInt64 {
+        try await mapErrors { try await app.pendingCount() }
+    }
+
+    public func syncErrors() async throws(MooringError) -> [SyncErrorInfo] {
+        try await mapErrors { try await app.syncErrors() }
+    }
+
+    public func retrySyncError(_ id: Int64) async throws(MooringError) {
+        try await mapErrors { try await app.retrySyncError(id: id) }
+    }
+
+    public func discardSyncError(_ id: Int64) async throws(MooringError) {
+        try await mapErrors { try await app.discardSyncError(id: id) }
+    }
+
+    // MARK: Sync
+
+    /// Returns when that run ended (or throws why it could not run).
+    public func syncNow() async throws(MooringError) {
+        try await mapErrors { try await app.syncNow() }
+    }
+
+    public func uploadNow() async throws(MooringError) {
+        try await mapErrors { try await app.uploadNow() }
+    }
+
+    /// Asks for a sync without waiting for it.
+    public func requestSync() { app.requestSync() }
+
+    /// The current status.
+    public var status: SyncStatus { app.status() }
+
+    /// The current status first, then every change in order. Ending the
+    /// iteration (break, task cancelled, stream released) cancels the Rust
+    /// listener.
+    public func statusUpdates() -> AsyncStream<SyncStatus> {
+        statusUpdatesAndHandle().stream
+    }
+
+    /// `statusUpdates()` plus the Rust handle, so tests can see it cancelled.
+    func statusUpdatesAndHandle() -> (stream: AsyncStream<SyncStatus>, handle: TaskHandle?) {
+        var handle: TaskHandle?
+        let stream = AsyncStream<SyncStatus>(bufferingPolicy: .unbounded) { continuation in
+            do {
+                let h = try app.observeStatus(listener: StatusForwarder(continuation))
+                handle = h
+                continuation.onTermination = { _ in h.cancel() }
+            } catch {
+                continuation.finish()
+            }
+        }
+        return (stream, handle)
+    }
+
+    // MARK: Host inputs
+
+    /// From NWPathMonitor (see `HostNetworkBridge`).
+    public func setHostNetwork(online: Bool, metered: Bool) {
+        app.setHostNetwork(online: online, metered: metered)
+    }
+
+    public func setWifiOnly(_ on: Bool) { app.setWifiOnly(on: on) }
+
+    /// The app went to the background: stops the running sync.
+    public func pause() { app.pause() }
+
+    /// The app came to the foreground: probes and syncs.
+    public func resume() { app.resume() }
+
+    /// Stops sync and listeners; reads keep working until released.
+    public func shutdown() async { await app.shutdown() }
+
+    /// Deletes this account's mirror. With changes not on the server and
+    /// `discardPending == false` it throws `.PendingChanges(count:)` and
+    /// deletes nothing: show the count, confirm, call again with `true`.
+    public func signOut(discardPending: Bool) async throws(MooringError) {
+        try await mapErrors { try await app.signOut(discardPending: discardPending) }
+    }
+}
+
+/// Runs a generated call, keeping its `MooringError` and wrapping anything
+/// else (there should be nothing else) as `.Internal`.
+func mapErrors<T>(_ body: () async throws -> T) async throws(MooringError) -> T {
+    do {
+        return try await body()
+    } catch {
+        throw MooringError.from(error)
+    }
+}
+
+extension MooringError {
+    static func from(_ error: any Error) -> MooringError {
+        if let e = error as? MooringError { return e }
+        return .Internal(reason: String(describing: type(of: error)))
+    }
+}
