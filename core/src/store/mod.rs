@@ -100,6 +100,12 @@ fn connect(path: &Path, flags: Option<OpenFlags>, key: Option<&Secret>) -> Resul
         // on a wrong key; the typed error below says it instead.
         let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
         let raw = raw_key(key);
+        // One keying at a time in the process: concurrent first keyings
+        // failed now and then (SQLITE_ERROR from `PRAGMA key`) in the Swift
+        // tests, where SQLCipher runs on another OpenSSL 3 than it was built
+        // with; raw keys skip the KDF, so the lock costs microseconds.
+        static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _keying = KEYING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // The statement holds the key: its errors are reported without
         // SQLite's text, which might quote it.
         conn.execute_batch(&format!(

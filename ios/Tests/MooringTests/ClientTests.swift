@@ -217,16 +217,21 @@ struct ClientTests {
     @Test func endingTheStatusStreamEarlyCancelsTheRustListener() async throws {
         let emulator = try Emulator(seedRows: 2)
         let client = try await open(emulator, dir: try temporaryDirectory(), hostOnline: false)
-        let (stream, handle) = client.statusUpdatesAndHandle()
-        let h = try #require(handle)
-        #expect(!h.isCancelled())
-        try await withTimeout(10) {
-            for await status in stream {
-                #expect(status.icon == .warning || status.icon == .notConnected)
-                break // the first value came at once
+        // Breaking out of the loop ends the stream once nothing holds it any
+        // more (AsyncStream's rule): the stream lives only in this block.
+        let h: TaskHandle
+        do {
+            let (stream, handle) = client.statusUpdatesAndHandle()
+            h = try #require(handle)
+            #expect(!h.isCancelled())
+            try await withTimeout(10) {
+                for await status in stream {
+                    #expect(status.icon == .warning || status.icon == .notConnected)
+                    break // the first value came at once
+                }
             }
         }
-        #expect(h.isCancelled(), "breaking out of the loop cancels the TaskHandle")
+        try await eventually("breaking out of the loop cancels the TaskHandle") { h.isCancelled() }
 
         // A consumer task cancelled while waiting ends it too.
         let (stream2, handle2) = client.statusUpdatesAndHandle()

@@ -38,9 +38,12 @@ final class Emulator: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        // SIGKILL without waiting: Foundation's `waitUntilExit` on Linux
+        // spins a run loop that a Swift-concurrency thread never runs, and
+        // hung every test here. The child is reaped by Foundation or at exit.
+        let pid = process.processIdentifier
+        if pid > 0 {
+            kill(pid, SIGKILL)
         }
     }
 
