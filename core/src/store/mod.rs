@@ -105,7 +105,9 @@ fn connect(path: &Path, flags: Option<OpenFlags>, key: Option<&Secret>) -> Resul
         // tests, where SQLCipher runs on another OpenSSL 3 than it was built
         // with; raw keys skip the KDF, so the lock costs microseconds.
         static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _keying = KEYING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _keying = KEYING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // The statement holds the key: its errors are reported without
         // SQLite's text, which might quote it.
         conn.execute_batch(&format!(
