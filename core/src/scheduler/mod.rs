@@ -311,11 +311,7 @@ impl Runner {
                         let _ = r.send(Err(not_connected(&status)));
                         return;
                     }
-                    if matches!(self.job, Some((JobKind::Sync(_), _))) {
-                        self.next_waiters.push(r);
-                    } else {
-                        self.waiters.push(r);
-                    }
+                    self.enqueue_waiter(r);
                 }
                 self.want_full = true;
                 // The user asked: skip any backoff, probe again if needed.
@@ -333,11 +329,7 @@ impl Runner {
                         let _ = r.send(Err(not_connected(&status)));
                         return;
                     }
-                    if matches!(self.job, Some((JobKind::Sync(_), _))) {
-                        self.next_waiters.push(r);
-                    } else {
-                        self.waiters.push(r);
-                    }
+                    self.enqueue_waiter(r);
                 }
                 self.want_upload_only = true;
                 self.probe_retry_at = None;
@@ -389,6 +381,16 @@ impl Runner {
                 // What was cut short runs again when possible.
                 self.want_full = true;
             }
+        }
+    }
+
+    /// A caller waiting for a run: a sync already going may have started
+    /// before its request, so it waits for the next one.
+    fn enqueue_waiter(&mut self, r: oneshot::Sender<Result<()>>) {
+        if matches!(self.job, Some((JobKind::Sync(_), _))) {
+            self.next_waiters.push(r);
+        } else {
+            self.waiters.push(r);
         }
     }
 
