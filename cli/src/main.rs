@@ -227,7 +227,7 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
         batch_size: args.batch_size as usize,
         ..Default::default()
     });
-    let s = outbox.upload(engine.remote()).await?;
+    let s = outbox.upload().await?;
     Ok(format!(
         "uploaded changes={} rejected={} requests={} pending={} errors={} secs={:.1}",
         s.uploaded,

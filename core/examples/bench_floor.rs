@@ -57,8 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&db)?;
     store.apply_profile(&resolved)?;
     let mut state = store.table_state(&table.name)?.ok_or("no state")?;
-    let wires: Vec<String> = table.columns.iter().map(|c| c.wire.clone()).collect();
-    let shape = PageShape::new(&table.key, &wires);
+    let shape = PageShape::new(&table.key, &table.shape().wire_columns());
     let started = Instant::now();
     let mut rows = 0u64;
     let mut bytes = 0u64;

@@ -157,7 +157,7 @@ async fn upload(changes: usize, batch_size: usize, dir: &std::path::Path) -> Res
     let pending = ob.pending_count()?;
     admin.reset_stats();
     let t = Instant::now();
-    let s = ob.upload(e.remote()).await?;
+    let s = ob.upload().await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "upload changes={pending} batch_size={batch_size}: secs={secs:.2} changes_per_sec={:.0} round_trips={} uploaded={} rejected={}",

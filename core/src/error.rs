@@ -75,7 +75,7 @@ pub enum Error {
     /// A local write (create/update/delete) the profile does not allow;
     /// nothing was written.
     #[error("write refused: {0}")]
-    Write(#[from] crate::outbox::WriteError),
+    Write(#[from] WriteError),
 
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -217,4 +217,37 @@ impl From<tokio::task::JoinError> for Error {
     fn from(e: tokio::task::JoinError) -> Self {
         Error::Internal(format!("background task failed: {e}"))
     }
+}
+
+/// A local write the profile does not allow. Names what is wrong; nothing
+/// was written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("table {0} is not in the offline profile")]
+    UnknownTable(String),
+    #[error("table {table}: column {column} is not in the offline profile")]
+    UnknownColumn { table: String, column: String },
+    #[error("table {table}: column {column} expects {expected}, got {got}")]
+    WrongType {
+        table: String,
+        column: String,
+        expected: String,
+        got: String,
+    },
+    #[error("table {table}: column {column} is read-only")]
+    ReadOnly { table: String, column: String },
+    #[error("table {table}: lookup {column} points at {id}, which is not in the mirror")]
+    MissingLookupTarget {
+        table: String,
+        column: String,
+        id: String,
+    },
+    #[error("table {table}: no row {id}")]
+    RowNotFound { table: String, id: String },
+    #[error("table {table}: row {id} already exists")]
+    RowExists { table: String, id: String },
+    #[error("values must be a JSON object")]
+    NotAnObject,
+    #[error("no sync error {0}")]
+    NoSuchSyncError(i64),
 }

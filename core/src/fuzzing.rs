@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::profile::{AppManifest, Attribute, LookupTarget, Profile, Schema, TableSchema};
+use crate::profile::{AppManifest, Attribute, LookupTarget, Profile, Schema, SqlType, TableSchema};
 use crate::remote::{PageShape, parse_error_body, read_page};
 
 /// What a parser answered: Ok, or its (typed) error as text.
@@ -17,10 +17,10 @@ fn shape() -> &'static PageShape {
         PageShape::new(
             "accountid",
             &[
-                "name".into(),
-                "revenue".into(),
-                "numberofemployees".into(),
-                "_ownerid_value".into(),
+                ("name".into(), SqlType::Text),
+                ("revenue".into(), SqlType::Real),
+                ("numberofemployees".into(), SqlType::Integer),
+                ("_ownerid_value".into(), SqlType::Text),
             ],
         )
         .for_set("accounts")

@@ -28,3 +28,12 @@ pub use status::{Icon, SyncStatus};
 pub use store::{Filter, Query, Row, Sort, Store};
 pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
 pub use value::Value;
+
+/// Wall-clock Unix milliseconds: the one clock of the stored timestamps
+/// (sync state, queue entries, sync errors). 0 before 1970.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -6,7 +6,7 @@
 //! crate wraps this type thinly; keep it the complete app API.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as J};
 
@@ -14,12 +14,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::outbox::{Outbox, OutboxConfig, SyncError};
-use crate::profile::{AppManifest, Profile, ResolvedProfile};
-use crate::remote::{RemoteConfig, TokenProvider};
+use crate::outbox::{Outbox, OutboxConfig, OutboxSlot, SyncError};
+use crate::profile::{AppManifest, Profile};
+use crate::remote::{Remote, RemoteConfig, TokenProvider};
 use crate::scheduler::{
-    self, Command, ProfileSource, RESOLVED_PROFILE_META, RunnerParts, ScheduleConfig, SharedOutbox,
-    Source, StatusHandle, StatusHub,
+    self, Command, ProfileSource, RunnerParts, ScheduleConfig, Source, StatusHandle, StatusHub,
 };
 use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
@@ -157,14 +156,11 @@ fn normalize_url(server_url: &str) -> String {
     }
 }
 
-/// Where the mirror remembers the Dataverse user it belongs to.
-pub(crate) const USER_ID_META: &str = "whoami.user_id";
-
 /// The app's handle on its offline data. Cheap to share behind an `Arc`.
 pub struct Mooring {
     store: Store,
     hub: Arc<StatusHub>,
-    outbox: SharedOutbox,
+    writes: OutboxSlot,
     tx: mpsc::UnboundedSender<Command>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -188,15 +184,11 @@ impl Mooring {
         hub.apply(Event::WifiOnly(config.wifi_only));
         // The write side works offline from the profile resolved at an
         // earlier connection; a mirror never synced gets it at the first.
-        let remembered = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.meta(RESOLVED_PROFILE_META)).await??
+        let remote = Remote::new(config.remote.clone(), config.tokens.clone())?;
+        let writes = {
+            let (store, cfg) = (store.clone(), config.outbox.clone());
+            tokio::task::spawn_blocking(move || OutboxSlot::open(store, cfg, remote)).await??
         };
-        let outbox: SharedOutbox = Arc::new(RwLock::new(
-            remembered
-                .and_then(|json| serde_json::from_str::<ResolvedProfile>(&json).ok())
-                .map(|p| Outbox::new(store.clone(), p, config.outbox.clone())),
-        ));
         let (tx, task) = scheduler::spawn(RunnerParts {
             hub: hub.clone(),
             cfg: config.schedule.clone(),
@@ -205,14 +197,13 @@ impl Mooring {
                 tokens: config.tokens.clone(),
                 store: store.clone(),
                 profile: config.profile.clone(),
-                outbox_config: config.outbox.clone(),
+                writes: writes.clone(),
             },
-            outbox: outbox.clone(),
         })?;
         Ok(Mooring {
             store,
             hub,
-            outbox,
+            writes,
             tx,
             task: Mutex::new(Some(task)),
         })
@@ -292,17 +283,7 @@ impl Mooring {
     }
 
     fn outbox(&self) -> Result<Outbox> {
-        self.outbox
-            .read()
-            .ok()
-            .and_then(|o| o.clone())
-            .ok_or_else(|| {
-                Error::Profile(
-                    "local writes need the offline profile checked against the server once: \
-                 the first sync has not run yet"
-                        .into(),
-                )
-            })
+        self.writes.get()
     }
 
     /// Runs a blocking outbox call, then updates the status and schedules

@@ -92,7 +92,7 @@ async fn offline_create_update_delete_then_upload() {
     assert_eq!(ob.pending_count().unwrap(), 3);
     assert!(server_row(&env.admin, "accounts", &new_id).is_none());
 
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!((sum.uploaded, sum.rejected), (3, 0));
     assert_eq!(ob.pending_count().unwrap(), 0);
     assert_eq!(
@@ -204,7 +204,7 @@ async fn merge_rules() {
     assert_eq!(ob.pending_count().unwrap(), 3, "one change per row");
 
     env.admin.reset_stats();
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!(sum.uploaded, 3);
     assert_eq!(env.admin.stats().requests, 1, "one $batch");
     let ra = server_row(&env.admin, "accounts", &a).unwrap();
@@ -261,7 +261,7 @@ async fn parent_create_goes_before_child_create_and_survives_restart() {
         let engine = env.engine(PROFILE, 500).await;
         let ob = outbox(&engine, batch);
         assert_eq!(ob.pending_count().unwrap(), 4);
-        let sum = ob.upload(engine.remote()).await.unwrap();
+        let sum = ob.upload().await.unwrap();
         assert_eq!((sum.uploaded, sum.rejected), (4, 0), "batch {batch}");
         let c = server_row(&env.admin, "contacts", &child).unwrap();
         assert_eq!(c["_parentcustomerid_value"].as_str(), Some(parent.as_str()));
@@ -289,7 +289,7 @@ async fn a_thousand_offline_changes_take_few_round_trips() {
     }
     assert_eq!(ob.pending_count().unwrap(), 1000);
     env.admin.reset_stats();
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     let requests = env.admin.stats().requests;
     assert_eq!(sum.uploaded, 1000);
     assert!(requests <= 10, "{requests} round trips for 1000 changes");
@@ -333,7 +333,7 @@ async fn conflict_case(mode: ConflictMode) {
     let untouched = ob
         .create("accounts", &obj(json!({"name": "unrelated"})))
         .unwrap();
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     let server = server_row(&env.admin, "accounts", &id).unwrap();
     match mode {
         ConflictMode::LastWriteWins => {
@@ -402,7 +402,7 @@ async fn rejected_changes_are_listed_retried_and_discarded() {
     ob.update("accounts", &ids[2], &obj(json!({"name": "fine"})))
         .unwrap();
 
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!((sum.uploaded, sum.rejected), (1, 2));
     assert_eq!(
         server_row(&env.admin, "accounts", &ids[2]).unwrap()["name"],
@@ -438,7 +438,7 @@ async fn rejected_changes_are_listed_retried_and_discarded() {
         engine.store().get("accounts", &ids[1]).unwrap().unwrap()["telephone1"],
         "for a ghost"
     );
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!((sum.uploaded, sum.rejected), (1, 0));
     assert_eq!(
         server_row(&env.admin, "accounts", &ids[1]).unwrap()["telephone1"],
@@ -472,7 +472,7 @@ async fn server_errors_throttling_and_dropped_connections_during_upload() {
         .unwrap();
     }
     env.admin.fail_next(2, 500);
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!(sum.uploaded, 100);
 
     for (i, id) in ids.iter().enumerate() {
@@ -480,7 +480,7 @@ async fn server_errors_throttling_and_dropped_connections_during_upload() {
             .unwrap();
     }
     env.admin.fail_next(2, 429);
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     assert_eq!(sum.uploaded, 50);
 
     for (i, id) in ids.iter().enumerate() {
@@ -497,7 +497,7 @@ async fn server_errors_throttling_and_dropped_connections_during_upload() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         admin.set_refusing_connections(false);
     });
-    let sum = ob.upload(engine.remote()).await.unwrap();
+    let sum = ob.upload().await.unwrap();
     healer.await.unwrap();
     assert_eq!(sum.uploaded, 50);
     assert_eq!(ob.pending_count().unwrap(), 0);
@@ -528,11 +528,11 @@ async fn offline_upload_fails_cleanly_and_keeps_everything() {
         .create("accounts", &obj(json!({"name": "kept"})))
         .unwrap();
     env.admin.set_refusing_connections(true);
-    let e = ob.upload(engine.remote()).await.unwrap_err();
+    let e = ob.upload().await.unwrap_err();
     assert!(e.is_network(), "{e:?}");
     assert_eq!(ob.pending_count().unwrap(), 1);
     env.admin.set_refusing_connections(false);
-    ob.upload(engine.remote()).await.unwrap();
+    ob.upload().await.unwrap();
     assert!(server_row(&env.admin, "accounts", &a).is_some());
     assert_synced(engine.store(), &env.admin);
 }
@@ -593,7 +593,7 @@ async fn downloads_keep_pending_changes() {
     );
     assert_eq!(ob.pending_count().unwrap(), 3);
 
-    ob.upload(engine.remote()).await.unwrap();
+    ob.upload().await.unwrap();
     engine.delta(quiet()).await.unwrap();
     assert_synced(s, &env.admin);
     assert_eq!(
@@ -697,7 +697,7 @@ async fn truncated_batch_responses_make_no_duplicates() {
         std::sync::Arc::new(mooring_core::StaticToken(TOKEN.into())),
     )
     .unwrap();
-    let sum = ob.upload(&remote).await.unwrap();
+    let sum = ob.with_remote(remote).upload().await.unwrap();
     assert_eq!(
         budget.load(std::sync::atomic::Ordering::SeqCst),
         0,
@@ -748,7 +748,7 @@ async fn an_expired_token_is_refreshed_once_during_upload() {
         refreshed: 0.into(),
     });
     let remote = env.remote_with(500, tokens.clone());
-    let sum = ob.upload(&remote).await.unwrap();
+    let sum = ob.with_remote(remote).upload().await.unwrap();
     assert_eq!(sum.uploaded, 3);
     assert_eq!(
         tokens.refreshed.load(std::sync::atomic::Ordering::SeqCst),
@@ -762,7 +762,7 @@ async fn an_expired_token_is_refreshed_once_during_upload() {
         500,
         std::sync::Arc::new(mooring_core::StaticToken("nope".into())),
     );
-    let e = ob.upload(&bad).await.unwrap_err();
+    let e = ob.with_remote(bad).upload().await.unwrap_err();
     assert!(e.is_auth(), "{e:?}");
     assert_eq!(ob.pending_count().unwrap(), 1);
 }
@@ -783,7 +783,7 @@ async fn filtered_tables_keep_pending_rows_through_refreshes() {
     // A refresh (filter pass, key pass, sweep) before the upload keeps it.
     engine.delta(quiet()).await.unwrap();
     assert!(engine.store().get("contacts", &id).unwrap().is_some());
-    ob.upload(engine.remote()).await.unwrap();
+    ob.upload().await.unwrap();
     // Created as the signed-in user, so it is "owned" and stays after
     // the next refresh, now as a server row.
     engine.delta(quiet()).await.unwrap();

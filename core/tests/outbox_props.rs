@@ -270,7 +270,7 @@ async fn run(steps: Vec<Step>) {
                 model.server.insert(id.to_string(), row);
             }
             Step::Upload => {
-                ob.upload(engine.remote()).await.unwrap();
+                ob.upload().await.unwrap();
                 for id in model.buffer.keys().cloned().collect::<Vec<_>>() {
                     model.flush(&id);
                 }
@@ -279,11 +279,7 @@ async fn run(steps: Vec<Step>) {
                 engine.delta(quiet()).await.unwrap();
             }
             Step::Crash(ms) => {
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(ms as u64),
-                    ob.upload(engine.remote()),
-                )
-                .await;
+                let _ = tokio::time::timeout(Duration::from_millis(ms as u64), ob.upload()).await;
                 drop(ob);
                 drop(engine);
                 (engine, ob) = open(&env).await;
@@ -298,7 +294,7 @@ async fn run(steps: Vec<Step>) {
             }
         }
     }
-    ob.upload(engine.remote()).await.unwrap();
+    ob.upload().await.unwrap();
     for id in model.buffer.keys().cloned().collect::<Vec<_>>() {
         model.flush(&id);
     }

@@ -300,7 +300,7 @@ async fn two_users_two_files_and_a_mirror_is_never_synced_as_another_user() {
         .expect("open alice");
     alice.sync_now().await.expect("alice syncs");
     let alice_path = alice.store().path().to_path_buf();
-    let alice_user = alice.store().meta("whoami.user_id").expect("meta");
+    let alice_user = alice.store().user_id().expect("meta");
     assert_eq!(alice_user.as_deref(), Some(env.user_id(0).as_str()));
     alice.close().await;
     drop(alice);
@@ -349,10 +349,7 @@ async fn two_users_two_files_and_a_mirror_is_never_synced_as_another_user() {
     assert_eq!(s.message.key, "status.error.wrong_user");
     let row = mixed.get("accounts", &id).await.expect("get").expect("row");
     assert_ne!(row.get("name"), Some(&J::from("Changed on the server")));
-    assert_eq!(
-        mixed.store().meta("whoami.user_id").expect("meta"),
-        alice_user
-    );
+    assert_eq!(mixed.store().user_id().expect("meta"), alice_user);
     mixed.close().await;
     drop(mixed);
 

@@ -1,14 +1,21 @@
-//! Offline writes: the app's `create` / `update` / `delete` (validated
-//! against the resolved profile, applied to the mirror and queued in one
-//! transaction), the pending count, the sync-errors list (retry, discard)
-//! and `upload()`. The queue's SQL lives in `store/outbox.rs`; the upload
-//! (batches, idempotency, conflicts) in `upload.rs`; the multipart format
-//! in `batch.rs`. Rules and decisions: docs/outbox.md.
+//! Offline writes, the logic half: the app's `create` / `update` /
+//! `delete` (validated against the resolved profile, applied to the mirror
+//! and queued in one transaction), the pending count, the sync-errors list
+//! (retry, discard) and `upload()` with the outbox's own `Remote`. The
+//! storage half (the queue's and the sync-errors list's SQL) is
+//! `store/queue.rs` and `store/sync_errors.rs`; the upload (batches,
+//! idempotency, conflicts) is `upload.rs`; the multipart format
+//! `batch.rs`; the app's one outbox, installed once the profile is
+//! resolved, `slot.rs`. Rules and decisions: docs/outbox.md.
 
 pub(crate) mod batch;
+mod slot;
 mod upload;
 mod validate;
 
+pub(crate) use slot::OutboxSlot;
+
+pub use crate::error::WriteError;
 pub use crate::store::Op;
 pub use upload::UploadSummary;
 
@@ -19,40 +26,8 @@ use serde_json::{Map, Value as J};
 
 use crate::error::Result;
 use crate::profile::{ResolvedProfile, ResolvedTable};
+use crate::remote::Remote;
 use crate::store::{LocalWrite, Store, SyncErrorRecord};
-
-/// A local write the profile does not allow. Names what is wrong; nothing
-/// was written.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WriteError {
-    #[error("table {0} is not in the offline profile")]
-    UnknownTable(String),
-    #[error("table {table}: column {column} is not in the offline profile")]
-    UnknownColumn { table: String, column: String },
-    #[error("table {table}: column {column} expects {expected}, got {got}")]
-    WrongType {
-        table: String,
-        column: String,
-        expected: String,
-        got: String,
-    },
-    #[error("table {table}: column {column} is read-only")]
-    ReadOnly { table: String, column: String },
-    #[error("table {table}: lookup {column} points at {id}, which is not in the mirror")]
-    MissingLookupTarget {
-        table: String,
-        column: String,
-        id: String,
-    },
-    #[error("table {table}: no row {id}")]
-    RowNotFound { table: String, id: String },
-    #[error("table {table}: row {id} already exists")]
-    RowExists { table: String, id: String },
-    #[error("values must be a JSON object")]
-    NotAnObject,
-    #[error("no sync error {0}")]
-    NoSuchSyncError(i64),
-}
 
 /// Per table: what happens when the server's row changed since the local
 /// change was made.
@@ -144,18 +119,41 @@ struct Inner {
     store: Store,
     profile: ResolvedProfile,
     config: OutboxConfig,
+    /// The outbox's own client of the server: it uploads without waiting
+    /// for a sync engine.
+    remote: Remote,
     /// One upload at a time (a second caller waits, then finds less to do).
-    uploading: tokio::sync::Mutex<()>,
+    uploading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Outbox {
-    pub fn new(store: Store, profile: ResolvedProfile, config: OutboxConfig) -> Outbox {
+    pub fn new(
+        store: Store,
+        profile: ResolvedProfile,
+        config: OutboxConfig,
+        remote: Remote,
+    ) -> Outbox {
         Outbox {
             inner: Arc::new(Inner {
                 store,
                 profile,
                 config,
-                uploading: tokio::sync::Mutex::new(()),
+                remote,
+                uploading: Arc::new(tokio::sync::Mutex::new(())),
+            }),
+        }
+    }
+
+    /// The same queue, uploaded through another client (another token or
+    /// server settings); still one upload at a time across both.
+    pub fn with_remote(&self, remote: Remote) -> Outbox {
+        Outbox {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                profile: self.inner.profile.clone(),
+                config: self.inner.config.clone(),
+                remote,
+                uploading: self.inner.uploading.clone(),
             }),
         }
     }

@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use super::batch::{self, PartRequest};
 use super::{ConflictMode, Outbox};
 use crate::error::{Error, Result};
-use crate::profile::{ResolvedTable, SqlType};
+use crate::profile::ResolvedTable;
 use crate::remote::Remote;
 use crate::store::{Ack, Entry, Op, Store};
 use crate::value::{RowData, Value};
@@ -54,8 +54,9 @@ impl Outbox {
     /// Returns when the queue is empty, or with the error (network, auth,
     /// throttling) that stopped it; what was acknowledged stays done and
     /// the rest goes next time.
-    pub async fn upload(&self, remote: &Remote) -> Result<UploadSummary> {
+    pub async fn upload(&self) -> Result<UploadSummary> {
         let _one_at_a_time = self.inner.uploading.lock().await;
+        let remote = &self.inner.remote;
         let started = Instant::now();
         let size = self.inner.config.batch_size.clamp(1, 1000);
         let mut sum = UploadSummary::default();
@@ -182,7 +183,7 @@ impl Outbox {
                     // server must fail (404), not bring it back.
                     headers.push(("If-Match".to_string(), if_match()));
                 }
-                let url = format!("{row_url}?$select={}", crate::sync::select_list(t));
+                let url = format!("{row_url}?$select={}", t.select_list());
                 PartRequest {
                     method: "PATCH",
                     url,
@@ -360,7 +361,9 @@ fn body(t: &ResolvedTable, e: &Entry) -> J {
             };
             m.insert(format!("{nav}@odata.bind"), value);
         } else {
-            m.insert(c.wire.clone(), v.clone());
+            // Through the cell rule and back: the server gets exactly what
+            // the mirror stored.
+            m.insert(c.wire.clone(), Value::from_json(c.sql_type, v).to_json(c));
         }
     }
     J::Object(m)
@@ -369,47 +372,15 @@ fn body(t: &ResolvedTable, e: &Entry) -> J {
 /// A row in read shape (`return=representation`, or a GET) as the mirror
 /// stores it. None when the body is not such a row.
 fn server_row(t: &ResolvedTable, body: &[u8]) -> Option<RowData> {
-    let J::Object(m) = serde_json::from_slice::<J>(body).ok()? else {
-        return None;
-    };
-    let key = m.get(&t.key)?.as_str()?.to_ascii_lowercase();
-    let etag = m
-        .get("@odata.etag")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let values = t
-        .columns
-        .iter()
-        .map(|c| cell(c.sql_type, m.get(&c.wire).unwrap_or(&J::Null)))
-        .collect();
-    Some(RowData { key, etag, values })
-}
-
-fn cell(sql_type: SqlType, v: &J) -> Value {
-    match v {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Integer(*b as i64),
-        J::Number(n) => match sql_type {
-            SqlType::Real => n.as_f64().map(Value::Real).unwrap_or(Value::Null),
-            _ => n
-                .as_i64()
-                .map(Value::Integer)
-                .or_else(|| n.as_f64().map(Value::Real))
-                .unwrap_or(Value::Null),
-        },
-        J::String(s) => Value::Text(s.clone()),
-        other => Value::Text(other.to_string()),
+    match serde_json::from_slice::<J>(body).ok()? {
+        J::Object(m) => t.shape().row_from_json(&m),
+        _ => None,
     }
 }
 
 /// The row as the server has it now; None when it does not exist.
 async fn fetch_row(remote: &Remote, t: &ResolvedTable, id: &str) -> Result<Option<RowData>> {
-    let url = remote.url(&format!(
-        "{}({})?$select={}",
-        t.name,
-        id,
-        crate::sync::select_list(t)
-    ));
+    let url = remote.url(&format!("{}({})?$select={}", t.name, id, t.select_list()));
     match remote.get(&url, None, &format!("GET {}", t.name)).await {
         Ok(resp) => Ok(server_row(t, &resp.body)),
         Err(Error::Http { status: 404, .. }) => Ok(None),
@@ -419,19 +390,19 @@ async fn fetch_row(remote: &Remote, t: &ResolvedTable, id: &str) -> Result<Optio
 
 /// Whether the server row holds exactly the entry's values.
 fn same_values(t: &ResolvedTable, e: &Entry, row: &RowData) -> bool {
+    let shape = t.shape();
     e.data.iter().all(|(name, v)| {
-        let Some(i) = t.columns.iter().position(|c| &c.name == name) else {
+        let (Some(c), Some(have)) = (t.column(name), shape.value(row, name)) else {
             return true;
         };
-        let want = crate::store::cell_of(t.columns[i].sql_type, v);
-        let have = row.values.get(i).cloned().unwrap_or(Value::Null);
-        match (&want, &have) {
+        let want = Value::from_json(c.sql_type, v);
+        match (&want, have) {
             (Value::Text(a), Value::Text(b)) => a.eq_ignore_ascii_case(b),
             (Value::Real(a), Value::Real(b)) => (a - b).abs() < 1e-9,
             (Value::Real(a), Value::Integer(b)) | (Value::Integer(b), Value::Real(a)) => {
                 (a - *b as f64).abs() < 1e-9
             }
-            _ => want == have,
+            _ => &want == have,
         }
     })
 }

@@ -5,13 +5,14 @@
 
 mod filter;
 mod manifest;
+mod resolved;
 mod schema;
 mod validate;
 
 pub use filter::{FilterExpr, parse_filter};
 pub use manifest::{AppManifest, ManifestRead, ManifestScreen};
+pub use resolved::{LookupRef, ResolvedColumn, ResolvedProfile, ResolvedTable, RowShape, SqlType};
 pub use schema::{Attribute, LookupTarget, Schema, TableSchema};
-pub use validate::{LookupRef, ResolvedColumn, ResolvedProfile, ResolvedTable, SqlType};
 
 use serde::{Deserialize, Serialize};
 

@@ -4,113 +4,12 @@
 
 use std::collections::HashSet;
 
-use super::{Profile, Rows, Schema, TableSchema, parse_filter};
+use super::resolved::SqlType;
+use super::{
+    LookupRef, Profile, ResolvedColumn, ResolvedProfile, ResolvedTable, Rows, Schema, TableSchema,
+    parse_filter,
+};
 use crate::error::{Error, Result};
-
-/// SQLite column types the mirror uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SqlType {
-    Text,
-    Integer,
-    Real,
-}
-
-impl SqlType {
-    pub fn sql(self) -> &'static str {
-        match self {
-            SqlType::Text => "TEXT",
-            SqlType::Integer => "INTEGER",
-            SqlType::Real => "REAL",
-        }
-    }
-
-    fn of(attribute_type: &str) -> Option<SqlType> {
-        Some(match attribute_type {
-            "Integer" | "BigInt" | "Picklist" | "State" | "Status" | "Boolean" => SqlType::Integer,
-            "Decimal" | "Double" | "Money" => SqlType::Real,
-            // Things no client can $select as a plain value.
-            "Virtual" | "PartyList" | "CalendarRules" | "ManagedProperty" => return None,
-            _ => SqlType::Text,
-        })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ResolvedProfile {
-    /// In sync order: tables that `related` tables depend on come first.
-    pub tables: Vec<ResolvedTable>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ResolvedTable {
-    /// Entity set name: URL segment and local SQLite table name.
-    pub name: String,
-    pub logical_name: String,
-    /// The primary id column (`accountid`), the local primary key.
-    pub key: String,
-    pub columns: Vec<ResolvedColumn>,
-    pub rows: Rows,
-    pub interval_minutes: u32,
-    /// `(table, column)` of other profile tables whose lookups point here:
-    /// how `related` rows are reached.
-    pub referenced_by: Vec<(String, String)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ResolvedColumn {
-    /// Logical name, also the local column name.
-    pub name: String,
-    /// Property name on the wire (`_parentcustomerid_value` for lookups).
-    pub wire: String,
-    pub sql_type: SqlType,
-    pub is_lookup: bool,
-    /// Added by Mooring (e.g. `modifiedon` for filtered tables), not asked
-    /// for by the profile.
-    pub hidden: bool,
-    /// Local writes may set it on create / on update (the server's
-    /// `IsValidForCreate` / `IsValidForUpdate`).
-    pub writable_on_create: bool,
-    pub writable_on_update: bool,
-    /// Lookups: what the column may point at, as the outbox binds it.
-    pub targets: Vec<LookupRef>,
-    /// Dataverse `AttributeType` (`Boolean` travels as true/false).
-    pub attribute_type: String,
-}
-
-/// One table a lookup column may point at.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LookupRef {
-    /// Entity set of the target (`accounts`), for `/accounts(<id>)`.
-    pub entity_set: String,
-    /// Navigation property a write binds (`parentcustomerid_account`).
-    pub navigation: String,
-}
-
-impl ResolvedTable {
-    /// Tables read with change tracking (no server-side filter).
-    pub fn tracks_changes(&self) -> bool {
-        self.rows.is_all()
-    }
-
-    pub fn column(&self, name: &str) -> Option<&ResolvedColumn> {
-        self.columns.iter().find(|c| c.name == name)
-    }
-
-    /// What a stored mirror compares to decide on a migration: the columns
-    /// with their types, and the row choice.
-    pub fn columns_signature(&self) -> String {
-        let cols: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| format!("{}:{}", c.name, c.sql_type.sql()))
-            .collect();
-        format!("{}|{}", self.key, cols.join(","))
-    }
-
-    pub fn rows_signature(&self) -> String {
-        serde_json::to_string(&self.rows).unwrap_or_default()
-    }
-}
 
 impl Profile {
     /// Validates against the server's schema: unknown tables, columns,

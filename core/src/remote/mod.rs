@@ -83,6 +83,8 @@ pub struct Response {
     pub headers: HeaderMap,
 }
 
+/// Cheap to clone: the clones share one connection pool.
+#[derive(Clone)]
 pub struct Remote {
     http: reqwest::Client,
     base: String,

@@ -9,8 +9,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::profile::SqlType;
 use crate::status::ResponseProblem;
-
 use crate::value::{RowData, Value};
 
 /// Which properties of a row to keep, in the order the store wants them.
@@ -18,25 +18,27 @@ use crate::value::{RowData, Value};
 pub struct PageShape {
     key: String,
     index: HashMap<String, usize>,
-    width: usize,
+    /// Each column's type, in column order: the one JSON-to-cell rule
+    /// (`Value::from_json`) needs it.
+    types: Vec<SqlType>,
     /// The entity set asked for: a page whose `@odata.context` names
     /// another one is refused.
     entity_set: Option<String>,
 }
 
 impl PageShape {
-    /// `key`: the primary id property; `wires`: the selected properties
-    /// (`_x_value` for lookups), in column order.
-    pub fn new(key: &str, wires: &[String]) -> Self {
-        let index = wires
+    /// `key`: the primary id property; `columns`: the selected properties
+    /// (`_x_value` for lookups) with their column types, in column order.
+    pub fn new(key: &str, columns: &[(String, SqlType)]) -> Self {
+        let index = columns
             .iter()
             .enumerate()
-            .map(|(i, w)| (w.clone(), i))
+            .map(|(i, (w, _))| (w.clone(), i))
             .collect();
         PageShape {
             key: key.to_string(),
             index,
-            width: wires.len(),
+            types: columns.iter().map(|(_, t)| *t).collect(),
             entity_set: None,
         }
     }
@@ -328,7 +330,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         let mut deleted = false;
         let mut id: Option<String> = None;
         // Absent properties are NULL: Dataverse sends every selected column.
-        let mut values = vec![Value::Null; self.0.width];
+        let mut values = vec![Value::Null; self.0.types.len()];
         while let Some(slot) = map.next_key_seed(SlotSeed(self.0))? {
             match slot {
                 Slot::Key => key = map.next_value::<Option<String>>()?,
@@ -338,7 +340,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
                     deleted = ctx.is_some_and(|c| c.ends_with("$deletedEntity"));
                 }
                 Slot::Id => id = map.next_value::<Option<String>>()?,
-                Slot::Column(i) => values[i] = map.next_value_seed(ValueSeed)?,
+                Slot::Column(i) => values[i] = map.next_value_seed(ValueSeed(self.0.types[i]))?,
                 Slot::Ignore => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -358,7 +360,9 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     }
 }
 
-struct ValueSeed;
+/// One cell, by the one rule of `Value::from_json`, without building a
+/// JSON tree: the scalar constructors are called as the parser meets them.
+struct ValueSeed(SqlType);
 
 impl<'de> DeserializeSeed<'de> for ValueSeed {
     type Value = Value;
@@ -373,18 +377,16 @@ impl<'de> Visitor<'de> for ValueSeed {
         f.write_str("a JSON value")
     }
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Integer(v as i64))
+        Ok(Value::from_bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Integer(v))
+        Ok(Value::from_i64(self.0, v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Integer)
-            .unwrap_or(Value::Real(v as f64)))
+        Ok(Value::from_u64(self.0, v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Real(v))
+        Ok(Value::from_f64(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::Text(v.to_string()))
@@ -401,7 +403,7 @@ impl<'de> Visitor<'de> for ValueSeed {
     fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         d.deserialize_any(self)
     }
-    // Nested objects/arrays are not columns a profile can select: keep NULL.
+    // Objects and arrays are NULL, as `Value::from_json` says.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Value::Null)
@@ -419,7 +421,11 @@ mod tests {
     fn shape() -> PageShape {
         PageShape::new(
             "accountid",
-            &["name".into(), "revenue".into(), "_ownerid_value".into()],
+            &[
+                ("name".into(), SqlType::Text),
+                ("revenue".into(), SqlType::Real),
+                ("_ownerid_value".into(), SqlType::Text),
+            ],
         )
     }
 
@@ -456,5 +462,40 @@ mod tests {
         );
         assert!(parse_page(br#"{"error":{"code":"","message":"m"}}"#, &shape()).is_err());
         assert!(parse_page(br#"{"value":[{"name":"no key"}]}"#, &shape()).is_err());
+    }
+
+    /// The streaming parser and `Value::from_json` are one rule: every kind
+    /// of JSON value in a column of every type becomes the same cell.
+    #[test]
+    fn the_page_parser_follows_the_one_json_to_cell_rule() {
+        let samples = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-7",
+            "9223372036854775807",
+            "18446744073709551615",
+            "1.5",
+            "3.0",
+            "1e300",
+            "\"text\"",
+            "\"\"",
+            "{\"nested\":[1,2]}",
+            "[1,\"a\"]",
+        ];
+        for ty in [SqlType::Text, SqlType::Integer, SqlType::Real] {
+            let shape = PageShape::new("id", &[("c".into(), ty)]);
+            for sample in samples {
+                let body = format!(r#"{{"value":[{{"id":"K","c":{sample}}}]}}"#);
+                let page = parse_page(body.as_bytes(), &shape).unwrap();
+                let json: serde_json::Value = serde_json::from_str(sample).unwrap();
+                assert_eq!(
+                    page.rows[0].values,
+                    vec![Value::from_json(ty, &json)],
+                    "{sample} in a {ty:?} column"
+                );
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-use crate::status::{Event, StatusMachine, SyncStatus};
+use super::StatusView;
+use crate::status::{Event, StatusMachine, SyncStatus, Warning};
 
 /// Called with the current status at once, then with every change.
 pub type StatusListener = Arc<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -115,6 +116,19 @@ impl StatusHub {
 
     pub fn may_sync(&self) -> bool {
         self.lock().machine.may_sync()
+    }
+
+    /// What the scheduler's policy reads of the status, in one lock.
+    pub(crate) fn view(&self) -> StatusView {
+        let inner = self.lock();
+        let status = inner.machine.status();
+        StatusView {
+            connectivity: status.connectivity,
+            initial_sync_complete: status.initial_sync_complete,
+            may_sync: inner.machine.may_sync(),
+            waiting_for_wifi: status.warnings.contains(&Warning::WaitingForWifi),
+            phase: status.phase,
+        }
     }
 
     /// Registers a listener: it gets the current value first, then every

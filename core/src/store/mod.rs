@@ -7,19 +7,28 @@
 //! checkpointer) is keyed right after it opens and proves the key by reading
 //! the schema before anything else runs (docs/security.md).
 
+/// The keys of the store's key/value metadata, in one place.
+mod meta_keys {
+    pub const USER_ID: &str = "whoami.user_id";
+    pub const RESOLVED_PROFILE: &str = "profile.resolved";
+}
+
 mod checkpoint;
 mod migrate;
-mod outbox;
 mod query;
+mod queue;
 mod state;
+mod sync_errors;
+mod upsert;
 mod watch;
 mod write;
 
 pub use migrate::Migration;
-pub(crate) use outbox::cell as cell_of;
-pub use outbox::{Ack, Entry, LocalWrite, Op, SyncErrorRecord};
 pub use query::{Filter, Query, Row, Sort};
+pub use queue::Op;
+pub(crate) use queue::{Ack, Entry, LocalWrite};
 pub use state::{Phase, TableState};
+pub(crate) use sync_errors::SyncErrorRecord;
 pub use watch::WatchHandle;
 pub use write::WriteStats;
 
@@ -31,6 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Error, KeyProblem, Result};
+use crate::profile::ResolvedProfile;
 use crate::secret::Secret;
 
 /// Columns Mooring adds to every mirror table.
@@ -176,7 +186,7 @@ impl Store {
         // if that thread falls behind.
         writer.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         state::create_meta_tables(&writer)?;
-        outbox::create_tables(&writer)?;
+        queue::create_tables(&writer)?;
         let tables = migrate::read_catalog(&writer)?;
         let checkpointer = checkpoint::Checkpointer::start(&path, key.clone());
         Ok(Store {
@@ -332,13 +342,45 @@ impl Store {
         Ok(v)
     }
 
-    /// A value of the store's key/value metadata (e.g. the signed-in user).
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    /// A value of the store's key/value metadata (keys: `meta_keys`).
+    fn meta(&self, key: &str) -> Result<Option<String>> {
         self.with_reader(|c| state::get_meta(c, key))
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         let w = self.writer()?;
         state::set_meta(&w, key, value)
+    }
+
+    /// The Dataverse user (WhoAmI `UserId`) this mirror belongs to, once a
+    /// connection recorded it.
+    pub fn user_id(&self) -> Result<Option<String>> {
+        self.meta(meta_keys::USER_ID)
+    }
+
+    pub(crate) fn set_user_id(&self, id: &str) -> Result<()> {
+        self.set_meta(meta_keys::USER_ID, id)
+    }
+
+    /// The profile as last resolved against the server, so an app reopened
+    /// offline can validate and queue writes. None when never resolved, or
+    /// written by a build whose shape this one cannot read (the next
+    /// connection resolves it again).
+    pub(crate) fn resolved_profile(&self) -> Result<Option<ResolvedProfile>> {
+        Ok(self
+            .meta(meta_keys::RESOLVED_PROFILE)?
+            .and_then(|json| match serde_json::from_str(&json) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!("the remembered profile cannot be read ({e}): resolved again at the next connection");
+                    None
+                }
+            }))
+    }
+
+    pub(crate) fn set_resolved_profile(&self, profile: &ResolvedProfile) -> Result<()> {
+        let json = serde_json::to_string(profile)
+            .map_err(|e| Error::Internal(format!("cannot serialize the resolved profile: {e}")))?;
+        self.set_meta(meta_keys::RESOLVED_PROFILE, &json)
     }
 }

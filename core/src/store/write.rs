@@ -5,6 +5,7 @@
 use rusqlite::{Connection, params_from_iter};
 
 use super::state::{self, TableState};
+use super::upsert::{self, Generation};
 use super::{Store, q};
 use crate::error::Result;
 use crate::profile::ResolvedTable;
@@ -21,52 +22,6 @@ pub struct WriteStats {
 /// 15% faster bulk writes), well under SQLite's parameter limit.
 const BATCH: usize = 16;
 
-fn upsert_sql(t: &ResolvedTable, rows: usize) -> String {
-    let mut names = vec![q(&t.key)];
-    names.extend(t.columns.iter().map(|c| q(&c.name)));
-    names.push("\"_etag\"".into());
-    names.push("\"_gen\"".into());
-    let width = names.len();
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| {
-            let marks: Vec<String> = (1..=width).map(|i| format!("?{}", r * width + i)).collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
-    format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT({}) DO UPDATE SET {}",
-        q(&t.name),
-        names.join(", "),
-        tuples.join(", "),
-        q(&t.key),
-        updates.join(", ")
-    )
-}
-
-fn bind_row(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    base: usize,
-    width: usize,
-    r: &RowData,
-    generation: i64,
-) -> Result<()> {
-    stmt.raw_bind_parameter(base + 1, &r.key)?;
-    for (i, v) in r.values.iter().take(width).enumerate() {
-        stmt.raw_bind_parameter(base + i + 2, v)?;
-    }
-    // A short row (never from the parser) gets NULLs, not stale binds.
-    for i in r.values.len()..width {
-        stmt.raw_bind_parameter(base + i + 2, rusqlite::types::Null)?;
-    }
-    stmt.raw_bind_parameter(base + width + 2, &r.etag)?;
-    stmt.raw_bind_parameter(base + width + 3, generation)?;
-    Ok(())
-}
-
 fn upsert_rows(
     c: &Connection,
     t: &ResolvedTable,
@@ -76,35 +31,34 @@ fn upsert_rows(
     if rows.is_empty() {
         return Ok(0);
     }
-    let width = t.columns.len();
-    let per_row = width + 3;
+    let per_row = upsert::per_row(t);
     // A key twice in one statement would make the upsert fail: batch only
     // runs of distinct keys (always the case for server pages).
     let mut chunks = rows.chunks_exact(BATCH);
     {
-        let mut stmt = c.prepare_cached(&upsert_sql(t, BATCH))?;
+        let mut stmt = c.prepare_cached(&upsert::sql(t, BATCH, Generation::Take))?;
         for chunk in &mut chunks {
             let distinct = chunk
                 .iter()
                 .enumerate()
                 .all(|(i, r)| chunk[..i].iter().all(|o| o.key != r.key));
             if !distinct {
-                let mut one = c.prepare_cached(&upsert_sql(t, 1))?;
+                let mut one = c.prepare_cached(&upsert::sql(t, 1, Generation::Take))?;
                 for r in chunk {
-                    bind_row(&mut one, 0, width, r, generation)?;
+                    upsert::bind(&mut one, 0, t, r, generation)?;
                     one.raw_execute()?;
                 }
                 continue;
             }
             for (i, r) in chunk.iter().enumerate() {
-                bind_row(&mut stmt, i * per_row, width, r, generation)?;
+                upsert::bind(&mut stmt, i * per_row, t, r, generation)?;
             }
             stmt.raw_execute()?;
         }
     }
-    let mut one = c.prepare_cached(&upsert_sql(t, 1))?;
+    let mut one = c.prepare_cached(&upsert::sql(t, 1, Generation::Take))?;
     for r in chunks.remainder() {
-        bind_row(&mut one, 0, width, r, generation)?;
+        upsert::bind(&mut one, 0, t, r, generation)?;
         one.raw_execute()?;
     }
     Ok(rows.len() as u64)
@@ -154,7 +108,7 @@ impl Store {
             let upserted = upsert_rows(&tx, t, rows, new_state.generation)?;
             let mut removed = delete_keys(&tx, t, deleted)?;
             // Rows with pending local changes keep their local values.
-            super::outbox::overlay_pending(&tx, t, rows, deleted)?;
+            super::queue::overlay_pending(&tx, t, rows, deleted)?;
             if sweep_old {
                 removed += sweep(&tx, t, new_state.generation)?;
             }

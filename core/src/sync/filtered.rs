@@ -18,8 +18,9 @@ use tracing::{debug, info};
 
 use super::pages::OnLast;
 use super::progress::Tracker;
-use super::{Counters, SyncEngine, now_ms, select_list};
+use super::{Counters, SyncEngine};
 use crate::error::Result;
+use crate::now_ms;
 use crate::profile::{ResolvedTable, Rows};
 use crate::remote::{PageShape, encode_query_value};
 use crate::store::{Phase, TableState};
@@ -76,7 +77,7 @@ impl SyncEngine {
                 let url = state
                     .next_link
                     .clone()
-                    .unwrap_or_else(|| self.filtered_url(t, &select_list(t), &f));
+                    .unwrap_or_else(|| self.filtered_url(t, &t.select_list(), &f));
                 state = match self
                     .pump(
                         t,
@@ -104,7 +105,7 @@ impl SyncEngine {
                         info!(table = %t.name, "stored next link refused ({e}); restarting the filter pass");
                         let mut s = self.state(t).await?;
                         s.next_link = None;
-                        let url = self.filtered_url(t, &select_list(t), &f);
+                        let url = self.filtered_url(t, &t.select_list(), &f);
                         self.pump(t, s.clone(), url, &prefer, OnLast::Pass, tracker, counters)
                             .await?
                     }
@@ -139,7 +140,7 @@ impl SyncEngine {
                 Some(h) => format!("({f}) and modifiedon ge {h}"),
                 None => f.clone(),
             };
-            let url = self.filtered_url(t, &select_list(t), &changed);
+            let url = self.filtered_url(t, &t.select_list(), &changed);
             st = self
                 .pump(t, st, url, &prefer, OnLast::Pass, tracker, counters)
                 .await?;
@@ -246,7 +247,7 @@ impl SyncEngine {
             .collect();
         debug!(table = %t.name, referenced = ids.len(), missing = missing.len(), "related rows");
         let prefer = self.filtered_prefer();
-        let select = select_list(t);
+        let select = t.select_list();
         let mut st = state.clone();
         for chunk in missing.chunks(ID_CHUNK) {
             let f = id_filter(&t.key, chunk);

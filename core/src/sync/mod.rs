@@ -12,7 +12,7 @@ mod tracked;
 pub use progress::{Progress, ProgressFn, SyncPhase};
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use tracing::info;
 
@@ -21,8 +21,6 @@ use crate::profile::{Profile, ResolvedProfile, ResolvedTable};
 use crate::remote::Remote;
 use crate::store::{Migration, Phase, Store, TableState};
 use progress::Tracker;
-
-const USER_ID_META: &str = "whoami.user_id";
 
 /// What one run did; the CLI prints it as its summary line.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -83,7 +81,7 @@ impl SyncEngine {
             }
             let store2 = store.clone();
             let id2 = id.clone();
-            tokio::task::spawn_blocking(move || store2.set_meta(USER_ID_META, &id2)).await??;
+            tokio::task::spawn_blocking(move || store2.set_user_id(&id2)).await??;
             Some(id)
         } else {
             None
@@ -118,7 +116,12 @@ impl SyncEngine {
 
     /// The write side of this mirror for the resolved profile.
     pub fn outbox(&self, config: crate::outbox::OutboxConfig) -> crate::outbox::Outbox {
-        crate::outbox::Outbox::new(self.store.clone(), self.profile.clone(), config)
+        crate::outbox::Outbox::new(
+            self.store.clone(),
+            self.profile.clone(),
+            config,
+            (*self.remote).clone(),
+        )
     }
 
     /// Initial sync of every table that needs one (or resumes it), then one
@@ -311,24 +314,6 @@ impl SyncEngine {
         })
         .await
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// `$select` for a table: key then the profile's columns (wire names).
-pub(crate) fn select_list(t: &ResolvedTable) -> String {
-    let mut v = vec![t.key.clone()];
-    v.extend(t.columns.iter().map(|c| c.wire.clone()));
-    v.join(",")
-}
-
-pub(crate) fn wires(t: &ResolvedTable) -> Vec<String> {
-    t.columns.iter().map(|c| c.wire.clone()).collect()
 }
 
 /// The profile an app manifest asks for, generated against the server's

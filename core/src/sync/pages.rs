@@ -8,8 +8,9 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use super::progress::Tracker;
-use super::{Counters, SyncEngine, now_ms};
+use super::{Counters, SyncEngine};
 use crate::error::Result;
+use crate::now_ms;
 use crate::profile::ResolvedTable;
 use crate::remote::PageShape;
 use crate::store::{Phase, TableState, WriteStats};
@@ -42,7 +43,7 @@ impl SyncEngine {
         tracker: &mut Tracker,
         counters: &mut Counters,
     ) -> Result<TableState> {
-        let shape = PageShape::new(&t.key, &super::wires(t)).for_set(&t.name);
+        let shape = PageShape::new(&t.key, &t.shape().wire_columns()).for_set(&t.name);
         let what = format!("GET {}", t.name);
         let mut url = url;
         let mut pending: Option<Pending> = None;

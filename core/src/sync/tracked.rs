@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use super::pages::OnLast;
 use super::progress::Tracker;
-use super::{Counters, SyncEngine, select_list};
+use super::{Counters, SyncEngine};
 use crate::error::{EXPIRED_VERSION_STAMP, Error, Result};
 use crate::profile::ResolvedTable;
 use crate::store::{Phase, TableState};
@@ -42,7 +42,7 @@ impl SyncEngine {
 
     fn first_url(&self, t: &ResolvedTable) -> String {
         self.remote
-            .url(&format!("{}?$select={}", t.name, select_list(t)))
+            .url(&format!("{}?$select={}", t.name, t.select_list()))
     }
 
     pub(crate) async fn initial_tracked(

@@ -1,9 +1,9 @@
-//! The outbox's SQLite side: the queue of local changes (`mooring_outbox`)
-//! and the sync-errors list (`mooring_sync_errors`), and every transaction
-//! that touches them together with the mirror: a local write (mirror row +
+//! The queue of local changes (`mooring_outbox`), the storage half of the
+//! outbox (the logic half is `outbox/`), and every transaction that touches
+//! it together with the mirror: a local write (mirror row +
 //! queue entry, merged with earlier entries of the row), an acknowledged
 //! upload (entry gone, server state in), a rejected change (moved to the
-//! errors, row back to the server's state), a retried error. Also the
+//! errors, `sync_errors.rs`, row back to the server's state). Also the
 //! overlay that keeps pending local values over downloaded rows. The rules
 //! are in docs/outbox.md; the validation and the network are in `outbox/`.
 
@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as J};
 
+use super::upsert::{self, Generation};
 use super::{Store, q};
 use crate::error::Result;
-use crate::outbox::WriteError;
-use crate::profile::{ResolvedTable, SqlType};
+use crate::error::WriteError;
+use crate::profile::ResolvedTable;
 use crate::value::{RowData, Value};
 
 /// What one queue entry does to its row.
@@ -34,7 +35,7 @@ impl Op {
             Op::Delete => "delete",
         }
     }
-    fn parse(s: &str) -> Op {
+    pub(super) fn parse(s: &str) -> Op {
         match s {
             "create" => Op::Create,
             "delete" => Op::Delete,
@@ -47,7 +48,7 @@ impl Op {
 /// a later edit points a lookup at a row created after the first entry,
 /// so the parent's create goes first).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub seq: i64,
     pub table: String,
     pub row_id: String,
@@ -67,25 +68,9 @@ pub struct Entry {
     pub created_ms: i64,
 }
 
-/// A change the server refused, kept for the app to retry or discard.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SyncErrorRecord {
-    pub id: i64,
-    pub at_ms: i64,
-    pub table: String,
-    pub row_id: String,
-    pub action: Op,
-    pub data: Map<String, J>,
-    pub binds: Map<String, J>,
-    /// HTTP status (0: refused locally, e.g. the table left the profile).
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
-
 /// A local write, validated by `outbox/` against the profile.
 #[derive(Clone, Debug)]
-pub struct LocalWrite {
+pub(crate) struct LocalWrite {
     pub op: Op,
     pub row_id: String,
     pub data: Map<String, J>,
@@ -123,7 +108,7 @@ pub(crate) fn create_tables(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn to_map(text: &str) -> Map<String, J> {
+pub(super) fn to_map(text: &str) -> Map<String, J> {
     // Written by this module from a Map: anything else is treated as empty
     // rather than failing the whole queue.
     serde_json::from_str(text).unwrap_or_default()
@@ -177,18 +162,6 @@ fn insert_entry(c: &Connection, e: &Entry) -> Result<i64> {
     Ok(c.last_insert_rowid())
 }
 
-/// A JSON value of the app (already validated) as a SQLite cell.
-pub(crate) fn cell(sql_type: SqlType, v: &J) -> Value {
-    match (sql_type, v) {
-        (_, J::Null) => Value::Null,
-        (SqlType::Integer, J::Bool(b)) => Value::Integer(*b as i64),
-        (SqlType::Integer, J::Number(n)) => n.as_i64().map(Value::Integer).unwrap_or(Value::Null),
-        (SqlType::Real, J::Number(n)) => n.as_f64().map(Value::Real).unwrap_or(Value::Null),
-        (_, J::String(s)) => Value::Text(s.clone()),
-        (_, other) => Value::Text(other.to_string()),
-    }
-}
-
 /// Applies an entry's values to the mirror row (creating it for a create
 /// the row of which is missing, removing it for a delete).
 fn apply_entry(
@@ -225,7 +198,7 @@ fn apply_entry(
         // Only the profile's columns: a column that left the profile is
         // simply not applied.
         let Some(col) = t.column(name) else { continue };
-        vals.push(cell(col.sql_type, v));
+        vals.push(Value::from_json(col.sql_type, v));
         sets.push(format!("{} = ?{}", q(&col.name), vals.len() + 1));
     }
     let sql = format!(
@@ -295,42 +268,25 @@ pub(crate) fn overlay_pending(
     Ok(())
 }
 
-/// Upserts a row as the server has it (after an upload or a revert).
+/// Upserts a row as the server has it (after an upload or a revert); a new
+/// row joins the table's current generation.
 fn write_server_row(c: &Connection, t: &ResolvedTable, row: &RowData) -> Result<()> {
-    let mut names = vec![q(&t.key)];
-    names.extend(t.columns.iter().map(|c| q(&c.name)));
-    names.push("\"_etag\"".into());
-    let width = names.len();
-    let marks: Vec<String> = (1..=width).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {t} ({names}, \"_gen\") VALUES ({marks}, coalesce((SELECT generation FROM mooring_tables WHERE name = ?{g}), 1))
-         ON CONFLICT({key}) DO UPDATE SET {updates}",
-        t = q(&t.name),
-        names = names.join(", "),
-        marks = marks.join(", "),
-        g = width + 1,
-        key = q(&t.key),
-        updates = updates.join(", ")
-    );
-    let mut stmt = c.prepare_cached(&sql)?;
-    stmt.raw_bind_parameter(1, &row.key)?;
-    for i in 0..t.columns.len() {
-        match row.values.get(i) {
-            Some(v) => stmt.raw_bind_parameter(i + 2, v)?,
-            None => stmt.raw_bind_parameter(i + 2, rusqlite::types::Null)?,
-        }
-    }
-    stmt.raw_bind_parameter(width, &row.etag)?;
-    stmt.raw_bind_parameter(width + 1, &t.name)?;
+    let generation: i64 = c
+        .prepare_cached(
+            "SELECT coalesce((SELECT generation FROM mooring_tables WHERE name = ?1), 1)",
+        )?
+        .query_row([&t.name], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&upsert::sql(t, 1, Generation::KeepExisting))?;
+    upsert::bind(&mut stmt, 0, t, row, generation)?;
     stmt.raw_execute()?;
     Ok(())
 }
 
-fn row_etag(c: &Connection, t: &ResolvedTable, id: &str) -> Result<Option<Option<String>>> {
+pub(super) fn row_etag(
+    c: &Connection,
+    t: &ResolvedTable,
+    id: &str,
+) -> Result<Option<Option<String>>> {
     Ok(c.prepare_cached(&format!(
         "SELECT \"_etag\" FROM {} WHERE {} = ?1",
         q(&t.name),
@@ -349,7 +305,12 @@ fn pending_create_seq(c: &Connection, table: &str, id: &str) -> Result<Option<i6
 }
 
 /// The mirror + queue part of a local write, inside `c`'s transaction.
-fn local_write_tx(c: &Connection, t: &ResolvedTable, w: &LocalWrite, now: i64) -> Result<()> {
+pub(super) fn local_write_tx(
+    c: &Connection,
+    t: &ResolvedTable,
+    w: &LocalWrite,
+    now: i64,
+) -> Result<()> {
     let entries = entries_for_row(c, &t.name, &w.row_id)?;
     let etag = row_etag(c, t, &w.row_id)?;
     match w.op {
@@ -474,7 +435,7 @@ fn local_write_tx(c: &Connection, t: &ResolvedTable, w: &LocalWrite, now: i64) -
 
 /// What the upload learned about one sent entry.
 #[derive(Clone, Debug)]
-pub struct Ack {
+pub(crate) struct Ack {
     pub seq: i64,
     /// The entry's version when it was sent.
     pub version: i64,
@@ -485,11 +446,11 @@ pub struct Ack {
 impl Store {
     /// A validated local write: mirror row and queue entry in one
     /// transaction, merged with the row's earlier entries.
-    pub fn local_write(&self, t: &ResolvedTable, w: &LocalWrite) -> Result<()> {
+    pub(crate) fn local_write(&self, t: &ResolvedTable, w: &LocalWrite) -> Result<()> {
         {
             let mut conn = self.writer()?;
             let tx = conn.transaction()?;
-            local_write_tx(&tx, t, w, crate::sync::now_ms())?;
+            local_write_tx(&tx, t, w, crate::now_ms())?;
             tx.commit()?;
         }
         self.committed();
@@ -507,7 +468,7 @@ impl Store {
     }
 
     /// The queue, oldest first, at most `limit` entries.
-    pub fn outbox_head(&self, limit: usize) -> Result<Vec<Entry>> {
+    pub(crate) fn outbox_head(&self, limit: usize) -> Result<Vec<Entry>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ENTRY_COLS} FROM mooring_outbox ORDER BY seq LIMIT ?1"
@@ -521,7 +482,7 @@ impl Store {
     /// returns them as they are now, in one transaction: an entry merged
     /// away meanwhile (a create deleted before it was ever sent) is not
     /// returned, so it is never sent.
-    pub fn outbox_claim(&self, seqs: &[i64]) -> Result<Vec<Entry>> {
+    pub(crate) fn outbox_claim(&self, seqs: &[i64]) -> Result<Vec<Entry>> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(seqs.len());
@@ -546,7 +507,7 @@ impl Store {
     /// Uploaded entries: each leaves the queue unless it changed since it
     /// was sent (then it goes again, idempotently); the server's state of
     /// the row comes in with pending values kept over it.
-    pub fn outbox_ack(&self, tables: &[&ResolvedTable], acks: &[Ack]) -> Result<()> {
+    pub(crate) fn outbox_ack(&self, tables: &[&ResolvedTable], acks: &[Ack]) -> Result<()> {
         let mut touched = BTreeMap::new();
         {
             let mut conn = self.writer()?;
@@ -585,7 +546,7 @@ impl Store {
 
     /// A change the server refused: it moves to the sync errors and the
     /// mirror row returns to the server's state (`server_row`, or gone).
-    pub fn outbox_reject(
+    pub(crate) fn outbox_reject(
         &self,
         t: &ResolvedTable,
         seq: i64,
@@ -611,7 +572,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                crate::sync::now_ms(),
+                crate::now_ms(),
                 e.table,
                 e.row_id,
                 e.op.as_str(),
@@ -644,109 +605,21 @@ impl Store {
 
     /// A queue entry whose table left the profile: moved to the errors as
     /// is (no mirror table to revert).
-    pub fn outbox_reject_orphan(&self, seq: i64, message: &str) -> Result<()> {
+    pub(crate) fn outbox_reject_orphan(&self, seq: i64, message: &str) -> Result<()> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message)
              SELECT ?2, tbl, row_id, op, data, binds, 0, '', ?3 FROM mooring_outbox WHERE seq = ?1",
-            params![seq, crate::sync::now_ms(), message],
+            params![seq, crate::now_ms(), message],
         )?;
         tx.execute("DELETE FROM mooring_outbox WHERE seq = ?1", [seq])?;
         tx.commit()?;
         Ok(())
     }
 
-    pub fn sync_errors(&self) -> Result<Vec<SyncErrorRecord>> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors ORDER BY id",
-            )?;
-            let rows = stmt.query_map([], read_error)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    pub fn sync_error_count(&self) -> Result<u64> {
-        self.with_reader(|c| {
-            Ok(
-                c.query_row("SELECT count(*) FROM mooring_sync_errors", [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64,
-            )
-        })
-    }
-
-    /// Forgets a sync error (the mirror already holds the server's state).
-    /// False when there was no such error.
-    pub fn discard_sync_error(&self, id: i64) -> Result<bool> {
-        let w = self.writer()?;
-        Ok(w.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])? > 0)
-    }
-
-    /// Re-queues a sync error's change over the row's current state, in one
-    /// transaction with its removal from the list. `t` is its table.
-    pub fn retry_sync_error(&self, t: &ResolvedTable, id: i64) -> Result<()> {
-        {
-            let mut conn = self.writer()?;
-            let tx = conn.transaction()?;
-            let Some(e) = tx
-                .query_row(
-                    "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
-                    [id],
-                    read_error,
-                )
-                .optional()?
-            else {
-                return Err(WriteError::NoSuchSyncError(id).into());
-            };
-            let exists = row_etag(&tx, t, &e.row_id)?.is_some();
-            // A create whose row is back (or an update of a row the server
-            // no longer has) changes kind: the user's values go up either way.
-            let op = match (e.action, exists) {
-                (Op::Create, true) => Op::Update,
-                (Op::Update, false) => Op::Create,
-                (Op::Delete, false) => {
-                    tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
-                    tx.commit()?;
-                    return Ok(());
-                }
-                (op, _) => op,
-            };
-            let data: Map<String, J> = e
-                .data
-                .into_iter()
-                .filter(|(k, _)| t.column(k).is_some())
-                .collect();
-            let w = LocalWrite {
-                op,
-                row_id: e.row_id.clone(),
-                data,
-                binds: e.binds,
-            };
-            local_write_tx(&tx, t, &w, crate::sync::now_ms())?;
-            tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
-            tx.commit()?;
-        }
-        self.committed();
-        self.inner.watches.notify(self, &t.name);
-        Ok(())
-    }
-
-    /// The table of a sync error (to find its profile table).
-    pub fn sync_error(&self, id: i64) -> Result<Option<SyncErrorRecord>> {
-        self.with_reader(|c| {
-            Ok(c.query_row(
-                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
-                [id],
-                read_error,
-            )
-            .optional()?)
-        })
-    }
-
     /// Whether a row exists in a mirror table (lookup validation).
-    pub fn row_exists(&self, table: &str, id: &str) -> Result<bool> {
+    pub(crate) fn row_exists(&self, table: &str, id: &str) -> Result<bool> {
         let cols = self.table_columns(table)?;
         self.with_reader(|c| {
             Ok(c.prepare_cached(&format!(
@@ -757,19 +630,4 @@ impl Store {
             .query_row([id], |r| r.get(0))?)
         })
     }
-}
-
-fn read_error(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncErrorRecord> {
-    Ok(SyncErrorRecord {
-        id: r.get(0)?,
-        at_ms: r.get(1)?,
-        table: r.get(2)?,
-        row_id: r.get(3)?,
-        action: Op::parse(&r.get::<_, String>(4)?),
-        data: to_map(&r.get::<_, String>(5)?),
-        binds: to_map(&r.get::<_, String>(6)?),
-        status: r.get::<_, i64>(7)?.clamp(0, 999) as u16,
-        code: r.get(8)?,
-        message: r.get(9)?,
-    })
 }
