@@ -1,5 +1,5 @@
-// One background sync run: what SyncWorker.doWork does, without WorkManager
-// (not on Maven Central), so it is compiled and tested here under Robolectric.
+// One background sync run: what SyncWorker.doWork does, apart from
+// WorkManager, so that it is tested here under Robolectric.
 package dev.mooring.android
 
 import android.content.Context

@@ -1,7 +1,7 @@
 // Periodic sync while the app is not in the foreground: a WorkManager
-// CoroutineWorker over backgroundSync() (BackgroundSync.kt, tested under
-// Robolectric; WorkManager itself is not on Maven Central, so this file is
-// compiled only by the Gradle build).
+// CoroutineWorker, a few lines over backgroundSync() (BackgroundSync.kt,
+// tested under Robolectric). scripts/test-kotlin compiles this file against
+// WorkManager's classes; no test here runs it inside WorkManager.
 package dev.mooring.android
 
 import android.content.Context
