@@ -40,15 +40,17 @@ bindings-swift OUT="target/bindings/swift":
     ./scripts/bindings swift {{OUT}}
 
 # macOS with Xcode only (cannot run on Linux): ios/MooringFFI.xcframework
-# from device and simulator staticlibs (arm64 simulator + x86_64 simulator
-# merged with lipo), headers from the Swift bindings; the Swift file goes to
-# ios/Sources/MooringFFI/ for the Swift package.
+# from staticlibs for iOS devices, the iOS simulator (arm64 + x86_64 merged
+# with lipo) and macOS (arm64 + x86_64 merged: Package.swift declares macOS,
+# and `swift test` on a Mac links this slice), headers from the Swift
+# bindings; the Swift file goes to ios/Sources/MooringFFI/ for the package.
 ios-xcframework:
     #!/usr/bin/env bash
     set -euo pipefail
     [ "$(uname -s)" = Darwin ] || { echo "ios-xcframework needs macOS with Xcode" >&2; exit 1; }
-    rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
-    for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
+    targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
+    rustup target add "${targets[@]}"
+    for t in "${targets[@]}"; do
         cargo build --release --locked -p mooring-ffi --target "$t"
     done
     tdir="${CARGO_TARGET_DIR:-target}"
@@ -56,19 +58,36 @@ ios-xcframework:
     ./scripts/bindings swift "$tdir/bindings/swift" >/dev/null
     work="$tdir/ios-xcframework"
     rm -rf "$work" ios/MooringFFI.xcframework
-    mkdir -p "$work/headers" "$work/sim" ios/Sources/MooringFFI
+    mkdir -p "$work/headers" "$work/sim" "$work/macos" ios/Sources/MooringFFI
     cp "$tdir/bindings/swift/MooringFFIC.h" "$work/headers/"
     cp "$tdir/bindings/swift/MooringFFIC.modulemap" "$work/headers/module.modulemap"
     lipo -create \
         "$tdir/aarch64-apple-ios-sim/release/libmooring_ffi.a" \
         "$tdir/x86_64-apple-ios/release/libmooring_ffi.a" \
         -output "$work/sim/libmooring_ffi.a"
+    lipo -create \
+        "$tdir/aarch64-apple-darwin/release/libmooring_ffi.a" \
+        "$tdir/x86_64-apple-darwin/release/libmooring_ffi.a" \
+        -output "$work/macos/libmooring_ffi.a"
     xcodebuild -create-xcframework \
         -library "$tdir/aarch64-apple-ios/release/libmooring_ffi.a" -headers "$work/headers" \
         -library "$work/sim/libmooring_ffi.a" -headers "$work/headers" \
+        -library "$work/macos/libmooring_ffi.a" -headers "$work/headers" \
         -output ios/MooringFFI.xcframework
     cp "$tdir/bindings/swift/MooringFFI.swift" ios/Sources/MooringFFI/
     echo "ios/MooringFFI.xcframework and ios/Sources/MooringFFI/MooringFFI.swift are ready"
+
+# macOS with Xcode only: the Swift package's tests on the Mac itself (the
+# macOS slice), every test including those that start the emulator with
+# `Process` (which iOS lacks: on an iOS simulator only the view-model tests
+# are built).
+ios-test-macos: ios-xcframework
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --locked -p mooring-devserver
+    tdir="${CARGO_TARGET_DIR:-target}"
+    case "$tdir" in /*) ;; *) tdir="$PWD/$tdir" ;; esac
+    cd ios && MOORING_DEVSERVER="$tdir/release/mooring-devserver" swift test
 
 # The Kotlin API layer's JVM tests against the real library and emulator.
 test-kotlin:

@@ -1,6 +1,8 @@
 // The sample app: first-launch loading screen, the status icon in the top
 // bar, and a list of accounts with create/edit/delete that works offline.
 // Server: the emulator on the dev machine through `adb reverse` (README.md).
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     id("com.android.application")
     id("org.jetbrains.kotlin.android")
@@ -24,11 +26,15 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
     buildFeatures {
         compose = true
         buildConfig = true
     }
+}
+
+// Replaces the deprecated (and, from Kotlin 2.2, rejected) kotlinOptions {}.
+kotlin {
+    compilerOptions { jvmTarget.set(JvmTarget.JVM_17) }
 }
 
 dependencies {

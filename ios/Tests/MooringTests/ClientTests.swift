@@ -3,6 +3,9 @@ import Foundation
 import Testing
 @testable import Mooring
 
+// Every test here starts the emulator with `Process`: macOS and Linux only (Emulator.swift).
+#if os(macOS) || os(Linux)
+
 /// Runs `body`, failing after `seconds` instead of hanging the suite.
 func withTimeout<T: Sendable>(
     _ seconds: Double, _ body: @escaping @Sendable () async throws -> T
@@ -303,3 +306,4 @@ struct ClientTests {
         }
     }
 }
+#endif

@@ -1,12 +1,16 @@
 // A real mooring-devserver process on loopback for each test: started with
 // --port 0, its URL read from the first stdout line; the admin API over
-// URLSession. The binary comes from $MOORING_DEVSERVER (scripts/test-swift).
+// URLSession. The binary comes from $MOORING_DEVSERVER (scripts/test-swift;
+// on a Mac, the shell running `swift test`). iOS has no `Process`, so the
+// emulator-backed tests build on macOS and Linux only; on an iOS simulator
+// the test target runs the view-model tests alone.
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 @testable import Mooring
 
+#if os(macOS) || os(Linux)
 final class Emulator: @unchecked Sendable {
     let process = Process()
     /// e.g. http://127.0.0.1:41234 (what AppConfig.server_url takes).
@@ -75,6 +79,8 @@ enum EmulatorError: Error {
     case status(Int, String)
 }
 
+#endif
+
 /// A fresh folder per test.
 func temporaryDirectory() throws -> URL {
     let dir = FileManager.default.temporaryDirectory
@@ -89,6 +95,7 @@ let testProfile = """
   {"name":"contacts","columns":["lastname","parentcustomerid"],"rows":"all"}]}
 """
 
+#if os(macOS) || os(Linux)
 func testConfiguration(_ emulator: Emulator, dir: URL, hostOnline: Bool = true) -> Configuration {
     Configuration(
         serverURL: emulator.rootURL,
@@ -99,6 +106,8 @@ func testConfiguration(_ emulator: Emulator, dir: URL, hostOnline: Bool = true) 
         tuning: .init(probeIntervalSecs: 30, uploadDebounceMs: 100, retryBaseMs: 200, retryCapMs: 1000, pageSize: 10)
     )
 }
+
+#endif
 
 /// Polls `check` every 20 ms until it holds or `seconds` pass.
 func eventually(

@@ -152,6 +152,7 @@ struct SyncStatusModelTests {
     }
     #endif
 
+    #if os(macOS) || os(Linux)
     @Test func followsARealClientToConnected() async throws {
         let emulator = try Emulator(seedRows: 3)
         let client = try await open(emulator, dir: try temporaryDirectory())
@@ -167,6 +168,7 @@ struct SyncStatusModelTests {
         await follower.value
         await client.shutdown()
     }
+    #endif
 }
 
 final class Flag: @unchecked Sendable {

@@ -14,6 +14,9 @@ import dev.mooring.ui.model.iconModel
 import dev.mooring.ui.model.initialSyncModel
 import dev.mooring.ui.model.progressFraction
 import java.util.Locale
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import org.junit.jupiter.api.Test
 
 fun status(
     icon: SyncIcon,
@@ -40,40 +43,42 @@ fun status(
     lastSyncedAtMs = null,
 )
 
-fun uiModelTests(): List<Case> = listOf(
-    Case("ui model: six icons, six distinct descriptions; badges count pending changes and errors") {
+class UiModelTests {
+    @Test
+    fun `six icons, six distinct descriptions, badges count pending changes and errors`() {
         val models = SyncIcon.entries.map { status(it).iconModel() }
-        expectEq(6, models.map { it.contentDescription }.toSet().size, "distinct descriptions")
-        check(models.all { it.badge == null }) { "no badge without counts" }
-        expectEq(listOf(SyncIcon.SYNCING), models.filter { it.animated }.map { it.icon }, "only syncing animates")
+        assertEquals(6, models.map { it.contentDescription }.toSet().size, "distinct descriptions")
+        assertTrue(models.all { it.badge == null }, "no badge without counts")
+        assertEquals(listOf(SyncIcon.SYNCING), models.filter { it.animated }.map { it.icon }, "only syncing animates")
         val pending = status(SyncIcon.PENDING_UPLOAD, pending = 3uL).iconModel()
-        expectEq("3", pending.badge, "pending badge")
-        check(pending.contentDescription.endsWith("(3)")) { pending.contentDescription }
-        expectEq("99+", status(SyncIcon.ERROR, errors = 250uL).iconModel().badge, "capped badge")
+        assertEquals("3", pending.badge, "pending badge")
+        assertTrue(pending.contentDescription.endsWith("(3)"), pending.contentDescription)
+        assertEquals("99+", status(SyncIcon.ERROR, errors = 250uL).iconModel().badge, "capped badge")
         // A pending count under another icon is not that icon's badge.
-        expectEq(null, status(SyncIcon.SYNCING, pending = 2uL).iconModel().badge, "syncing has no badge")
+        assertEquals(null, status(SyncIcon.SYNCING, pending = 2uL).iconModel().badge, "syncing has no badge")
         val m = status(SyncIcon.WARNING).iconModel()
-        expectEq(Triple("Title", "Description", "status.test"), Triple(m.title, m.description, m.messageKey), "tap texts")
-    },
+        assertEquals(Triple("Title", "Description", "status.test"), Triple(m.title, m.description, m.messageKey), "tap texts")
+    }
 
-    Case("ui model: the loading screen's bar, counts, ETA and the needs-a-connection case") {
+    @Test
+    fun `the loading screen's bar, counts, ETA and the needs-a-connection case`() {
         val p = InitialSyncProgress(tablesDone = 1u, tablesTotal = 3u, rowsDone = 1200uL, rowsTotal = 5000uL, bytes = 0uL, etaSecs = 95uL)
         val s = status(SyncIcon.SYNCING, progress = p, complete = false, phase = SyncPhase.INITIAL_SYNC).initialSyncModel(Locale.US)
-        check(s.visible && s.running && !s.needsConnection) { "$s" }
-        expectEq(0.24f, s.fraction, "fraction")
-        expectEq("1,200 of 5,000 rows", s.rowsText, "rows")
-        expectEq("1 of 3 tables", s.tablesText, "tables")
-        expectEq("About 2 minutes left", s.etaText, "eta")
+        assertTrue(s.visible && s.running && !s.needsConnection, "$s")
+        assertEquals(0.24f, s.fraction, "fraction")
+        assertEquals("1,200 of 5,000 rows", s.rowsText, "rows")
+        assertEquals("1 of 3 tables", s.tablesText, "tables")
+        assertEquals("About 2 minutes left", s.etaText, "eta")
         val offline = status(SyncIcon.WARNING, complete = false, warnings = listOf(StatusWarning.FirstSyncNeedsConnection)).initialSyncModel(Locale.US)
-        check(offline.visible && offline.needsConnection && offline.rowsText == null && offline.etaText == null) { "$offline" }
-        expectEq(0f, offline.fraction, "no progress yet")
-        check(!status(SyncIcon.CONNECTED).initialSyncModel().visible) { "hidden once complete" }
-        expectEq(0f, progressFraction(5uL, 0uL), "unknown total")
-        expectEq(1f, progressFraction(120uL, 100uL), "an estimate exceeded stays full")
-        expectEq(
+        assertTrue(offline.visible && offline.needsConnection && offline.rowsText == null && offline.etaText == null, "$offline")
+        assertEquals(0f, offline.fraction, "no progress yet")
+        assertTrue(!status(SyncIcon.CONNECTED).initialSyncModel().visible, "hidden once complete")
+        assertEquals(0f, progressFraction(5uL, 0uL), "unknown total")
+        assertEquals(1f, progressFraction(120uL, 100uL), "an estimate exceeded stays full")
+        assertEquals(
             listOf("Less than a minute left", "About 1 minute left", "About 5 minutes left", "About 1 h left", "About 2 h 5 min left"),
             listOf(30L, 70L, 290L, 3600L, 7500L).map(::etaText),
             "eta texts",
         )
-    },
-)
+    }
+}

@@ -20,6 +20,7 @@ import dev.mooring.ffi.TokenProvider
 import java.io.File
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
@@ -50,7 +51,7 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
             encryptionKey: EncryptionKeyProvider?,
             options: MooringOptions = MooringOptions(),
         ): Mooring {
-            val key = encryptionKey?.let { p -> withContext(Dispatchers.IO) { p.key(account) } }
+            val key = encryptionKey?.let { resolveKey(it, account) }
             val config = AppConfig(
                 serverUrl = serverUrl,
                 dataDir = dataDir.path,
@@ -70,6 +71,22 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
             )
             return Mooring(MooringApp.open(config, TokenAdapter(tokens)))
         }
+
+        /**
+         * The host's key, on an IO thread. Whatever it throws (a wiped Keystore,
+         * a bad wrapped key) becomes the typed `MooringException.Storage`, as
+         * Swift's `resolveKey` does: callers handle one error type. The
+         * provider's message stays out of the reason (it may quote key
+         * material); the exception is kept as the cause for the app's own logs.
+         */
+        private suspend fun resolveKey(provider: EncryptionKeyProvider, account: String): String =
+            try {
+                withContext(Dispatchers.IO) { provider.key(account) }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                throw MooringException.Storage("the encryption key provider failed: ${e::class.simpleName}").apply { initCause(e) }
+            }
 
         /** `off|error|warn|info|debug|trace`; logcat on Android, stderr on the JVM. The first call wins. */
         fun initLogging(level: String) = dev.mooring.ffi.initLogging(level)

@@ -14,9 +14,13 @@ class ConnectivityBridge(context: Context, private val mooring: Mooring) : AutoC
     companion object {
         /** The state now, for `MooringOptions(hostOnline = ..., metered = ...)` at open. */
         fun current(context: Context): Pair<Boolean, Boolean> {
-            val cm = context.getSystemService(ConnectivityManager::class.java)
+            val cm = connectivityManager(context)
             return state(cm.getNetworkCapabilities(cm.activeNetwork))
         }
+
+        // getSystemService is @Nullable; every phone has this one.
+        private fun connectivityManager(context: Context): ConnectivityManager =
+            checkNotNull(context.getSystemService(ConnectivityManager::class.java)) { "no ConnectivityManager" }
 
         private fun state(caps: NetworkCapabilities?): Pair<Boolean, Boolean> {
             val online = caps?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true
@@ -25,7 +29,7 @@ class ConnectivityBridge(context: Context, private val mooring: Mooring) : AutoC
         }
     }
 
-    private val cm = context.applicationContext.getSystemService(ConnectivityManager::class.java)
+    private val cm = connectivityManager(context.applicationContext)
     private var registered = false
 
     private val callback = object : ConnectivityManager.NetworkCallback() {

@@ -21,15 +21,37 @@ import javax.crypto.spec.GCMParameterSpec
  * Exclude [PREFS] from Auto Backup (the sample's `backup_rules.xml`): a
  * wrapped key restored on another device cannot be unwrapped there, and the
  * mirror is re-downloaded anyway. If unwrapping fails (Keystore wiped), [key]
- * throws; the app then deletes the data folder and opens again (a fresh sync).
+ * throws; `Mooring.open` turns that into `MooringException.Storage`, and the
+ * app then deletes the data folder and opens again (a fresh sync).
+ *
+ * [wrappingKey] is the seam for the JVM tests: Robolectric has no
+ * AndroidKeyStore provider, so they pass a software AES key in its place.
+ * Apps use the public constructor, whose key lives in the Android Keystore.
  */
-class KeystoreKeyProvider(
+class KeystoreKeyProvider internal constructor(
     context: Context,
-    private val keyAlias: String = "dev.mooring.database-key-wrapper",
+    private val wrappingKey: () -> SecretKey,
 ) : EncryptionKeyProvider {
+    constructor(context: Context, keyAlias: String = DEFAULT_ALIAS) : this(context, { androidKeystoreKey(keyAlias) })
+
     companion object {
         const val PREFS = "dev.mooring.keys"
+        const val DEFAULT_ALIAS = "dev.mooring.database-key-wrapper"
         private const val TRANSFORMATION = "AES/GCM/NoPadding"
+
+        /** The non-exportable AES key [alias] in the Android Keystore, made on first use. Device only. */
+        private fun androidKeystoreKey(alias: String): SecretKey {
+            val store = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
+            (store.getKey(alias, null) as? SecretKey)?.let { return it }
+            val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+                .setKeySize(256)
+                .build()
+            return KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
+                .apply { init(spec) }
+                .generateKey()
+        }
     }
 
     private val prefs = context.applicationContext.getSharedPreferences(PREFS, Context.MODE_PRIVATE)
@@ -47,7 +69,7 @@ class KeystoreKeyProvider(
 
     private fun wrap(plain: ByteArray): String {
         val cipher = Cipher.getInstance(TRANSFORMATION)
-        cipher.init(Cipher.ENCRYPT_MODE, wrappingKey()) // the Keystore picks the IV
+        cipher.init(Cipher.ENCRYPT_MODE, wrappingKey()) // the provider picks the IV
         val b64 = Base64.getEncoder()
         return b64.encodeToString(cipher.iv) + ":" + b64.encodeToString(cipher.doFinal(plain))
     }
@@ -57,19 +79,6 @@ class KeystoreKeyProvider(
         val cipher = Cipher.getInstance(TRANSFORMATION)
         cipher.init(Cipher.DECRYPT_MODE, wrappingKey(), GCMParameterSpec(128, iv))
         return String(cipher.doFinal(body))
-    }
-
-    private fun wrappingKey(): SecretKey {
-        val store = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
-        (store.getKey(keyAlias, null) as? SecretKey)?.let { return it }
-        val spec = KeyGenParameterSpec.Builder(keyAlias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-            .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-            .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-            .setKeySize(256)
-            .build()
-        return KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
-            .apply { init(spec) }
-            .generateKey()
     }
 
     private fun sha256Hex(s: String): String =

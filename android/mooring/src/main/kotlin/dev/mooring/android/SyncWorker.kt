@@ -1,5 +1,7 @@
 // Periodic sync while the app is not in the foreground: a WorkManager
-// CoroutineWorker that asks the app for its Mooring and calls syncNow().
+// CoroutineWorker, a few lines over backgroundSync() (BackgroundSync.kt,
+// tested under Robolectric). scripts/test-kotlin compiles this file against
+// WorkManager's classes; no test here runs it inside WorkManager.
 package dev.mooring.android
 
 import android.content.Context
@@ -10,14 +12,7 @@ import androidx.work.NetworkType
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
-import dev.mooring.Mooring
-import dev.mooring.ffi.MooringException
 import java.util.concurrent.TimeUnit
-
-/** Implemented by the app's Application: its open Mooring, opening it if needed; null when signed out. */
-interface MooringHost {
-    suspend fun mooring(): Mooring?
-}
 
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
     companion object {
@@ -39,19 +34,9 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
         fun cancel(context: Context) = WorkManager.getInstance(context).cancelUniqueWork(NAME)
     }
 
-    override suspend fun doWork(): Result {
-        val host = applicationContext as? MooringHost ?: return Result.failure()
-        val mooring = host.mooring() ?: return Result.success()
-        return try {
-            mooring.syncNow()
-            Result.success()
-        } catch (e: MooringException.Offline) {
-            Result.retry()
-        } catch (e: MooringException.Throttled) {
-            Result.retry()
-        } catch (e: MooringException) {
-            // Auth, storage...: the status icon tells the user; the next period tries again.
-            Result.success()
-        }
+    override suspend fun doWork(): Result = when (backgroundSync(applicationContext)) {
+        BackgroundSyncResult.SUCCESS -> Result.success()
+        BackgroundSyncResult.RETRY -> Result.retry()
+        BackgroundSyncResult.FAILURE -> Result.failure()
     }
 }

@@ -13,6 +13,7 @@ import dev.mooring.OfflineProfile
 import dev.mooring.android.ConnectivityBridge
 import dev.mooring.android.KeystoreKeyProvider
 import dev.mooring.android.MooringHost
+import dev.mooring.android.SyncLifecycle
 import dev.mooring.android.SyncWorker
 import java.io.File
 import kotlinx.coroutines.sync.Mutex
@@ -26,13 +27,17 @@ class SampleApp : Application(), MooringHost {
     private var instance: Mooring? = null
     private var bridge: ConnectivityBridge? = null
 
+    // Pauses sync in the background, except while SyncWorker runs (it resumes
+    // through here for its run; pausing in onStop directly refused its sync).
+    override val syncLifecycle = SyncLifecycle()
+
     override fun onCreate() {
         super.onCreate()
         Mooring.initLogging("info")
         SyncWorker.schedule(this)
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
-            override fun onStart(owner: LifecycleOwner) { instance?.resume() }
-            override fun onStop(owner: LifecycleOwner) { instance?.pause() }
+            override fun onStart(owner: LifecycleOwner) = syncLifecycle.setForeground(true)
+            override fun onStop(owner: LifecycleOwner) = syncLifecycle.setForeground(false)
         })
     }
 
@@ -50,6 +55,7 @@ class SampleApp : Application(), MooringHost {
                 options = MooringOptions(hostOnline = online, metered = metered),
             )
             bridge = ConnectivityBridge(this, m).also { it.start() }
+            syncLifecycle.attach(m) // paused at once if the worker opened it in the background
             instance = m
             m
         }
