@@ -171,13 +171,13 @@ impl From<st::Connectivity> for Connectivity {
     }
 }
 
-impl From<st::Phase> for SyncPhase {
-    fn from(p: st::Phase) -> Self {
+impl From<st::Activity> for SyncPhase {
+    fn from(p: st::Activity) -> Self {
         match p {
-            st::Phase::Idle => SyncPhase::Idle,
-            st::Phase::InitialSync => SyncPhase::InitialSync,
-            st::Phase::DeltaSync => SyncPhase::DeltaSync,
-            st::Phase::Upload => SyncPhase::Upload,
+            st::Activity::Idle => SyncPhase::Idle,
+            st::Activity::InitialSync => SyncPhase::InitialSync,
+            st::Activity::DeltaSync => SyncPhase::DeltaSync,
+            st::Activity::Upload => SyncPhase::Upload,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mooring_core::status::{Connectivity as CC, Event, Phase, Progress, StatusMachine};
+use mooring_core::status::{Connectivity as CC, Event, Activity, Progress, StatusMachine};
 use mooring_core::{Error as E, KeyProblem, WriteError as W};
 use mooring_ffi::{
     Connectivity, InitialSyncProgress, MooringError, StatusWarning, SyncFailure, SyncIcon,
@@ -37,7 +37,7 @@ fn every_icon_converts_with_its_message() {
             SyncIcon::Syncing,
             machine(&[
                 Event::Probed(CC::Reachable),
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 Event::InitialProgress(Progress {
                     tables_done: 1,
                     tables_total: 3,
@@ -107,7 +107,7 @@ fn every_icon_converts_with_its_message() {
     let auth = machine(&[
         SYNCED,
         Event::SyncFailed {
-            phase: Phase::DeltaSync,
+            phase: Activity::DeltaSync,
             failure: mooring_core::status::Failure::Auth,
         },
     ]);

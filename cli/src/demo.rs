@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mooring_core::remote::TokenProvider;
-use mooring_core::status::{Connectivity, Phase};
+use mooring_core::status::{Connectivity, Activity};
 use mooring_core::{
     Icon, Mooring, MooringConfig, Profile, Query, ScheduleConfig, Secret, SyncStatus,
 };
@@ -264,7 +264,7 @@ async fn loading_screen(app: &Mooring, plain: bool) -> Result<(), String> {
             return Ok(());
         }
         if s.icon != Icon::Syncing
-            && s.phase == Phase::Idle
+            && s.phase == Activity::Idle
             && s.connectivity != Connectivity::Checking
             && !said_waiting
         {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mooring_core::{Progress, ProgressFn, SyncPhase};
+use mooring_core::{Progress, ProgressFn, SyncKind};
 
 pub struct View {
     inner: Arc<Mutex<Inner>>,
@@ -29,8 +29,8 @@ fn fmt_eta(p: &Progress) -> String {
 
 fn phase(p: &Progress) -> &'static str {
     match p.phase {
-        SyncPhase::Initial => "initial",
-        SyncPhase::Delta => "delta",
+        SyncKind::Initial => "initial",
+        SyncKind::Delta => "delta",
     }
 }
 

@@ -2,7 +2,7 @@
 //! pending=<n> errors=<n> ...`, parsed by tests) and the live line a person
 //! reads (icon glyph and colour, pending count, last sync).
 
-use mooring_core::status::{Connectivity, Phase};
+use mooring_core::status::{Connectivity, Activity};
 use mooring_core::{Icon, SyncStatus};
 
 /// `status icon=<icon> pending=<n> errors=<n> canvas=<..> connectivity=<..>
@@ -65,12 +65,12 @@ fn connectivity(c: Connectivity) -> String {
     }
 }
 
-fn phase(p: Phase) -> &'static str {
+fn phase(p: Activity) -> &'static str {
     match p {
-        Phase::Idle => "idle",
-        Phase::InitialSync => "initial_sync",
-        Phase::DeltaSync => "delta_sync",
-        Phase::Upload => "upload",
+        Activity::Idle => "idle",
+        Activity::InitialSync => "initial_sync",
+        Activity::DeltaSync => "delta_sync",
+        Activity::Upload => "upload",
     }
 }
 

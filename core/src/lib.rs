@@ -26,7 +26,7 @@ pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
 pub use secret::Secret;
 pub use status::{Icon, SyncStatus};
 pub use store::{Filter, Query, Row, Sort, Store};
-pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncPhase, profile_from_manifest};
+pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncKind, profile_from_manifest};
 pub use value::Value;
 
 /// Wall-clock Unix milliseconds: the one clock of the stored timestamps

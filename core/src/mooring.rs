@@ -22,7 +22,7 @@ use crate::scheduler::{
 };
 use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
-use crate::store::Phase as TablePhase;
+use crate::store::TablePhase;
 use crate::store::{Query, Row, Store, WatchHandle};
 
 /// How to open Mooring.

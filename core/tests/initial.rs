@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use mooring_core::Error;
 use mooring_core::profile::Profile;
-use mooring_core::store::{Phase, Store};
+use mooring_core::store::{TablePhase, Store};
 use mooring_core::sync::SyncEngine;
 
 const ALL_TABLES: &str = r#"{"tables":[
@@ -96,7 +96,7 @@ async fn initial_sync_of_every_table_with_all_rows() {
     );
     for t in ["accounts", "contacts", "opportunities", "tasks"] {
         let s = store.table_state(t).unwrap().unwrap();
-        assert_eq!(s.phase, Phase::Ready);
+        assert_eq!(s.phase, TablePhase::Ready);
         assert!(s.delta_link.is_some(), "{t} has a delta link");
         assert!(s.next_link.is_none());
     }
@@ -105,7 +105,7 @@ async fn initial_sync_of_every_table_with_all_rows() {
     let seen = seen.lock().unwrap();
     let initial: Vec<_> = seen
         .iter()
-        .filter(|p| p.phase == mooring_core::SyncPhase::Initial)
+        .filter(|p| p.phase == mooring_core::SyncKind::Initial)
         .collect();
     assert_eq!(initial[0].rows_total, 1000, "totals before the first page");
     assert_eq!(initial[0].tables_total, 4);
@@ -284,7 +284,7 @@ async fn an_interrupted_initial_sync_resumes_where_it_stopped() {
     let held_before = store.count("accounts").unwrap();
     assert!((200..600).contains(&held_before), "{held_before}");
     let state = store.table_state("accounts").unwrap().unwrap();
-    assert!(state.next_link.is_some() && state.phase == Phase::Initial);
+    assert!(state.next_link.is_some() && state.phase == TablePhase::Initial);
     env.admin.reset_stats();
     let engine = env.engine(profile, 50).await;
     let summary = engine.initial(quiet()).await.expect("resume");

@@ -17,9 +17,9 @@ use crate::connectivity::Prober;
 use crate::error::{Error, Result};
 use crate::outbox::Outbox;
 use crate::remote::Remote;
-use crate::status::{self, Connectivity, Event, Phase};
+use crate::status::{self, Connectivity, Event, Activity};
 use crate::store::Store;
-use crate::sync::{Progress, ProgressFn, SyncEngine, SyncPhase};
+use crate::sync::{Progress, ProgressFn, SyncEngine, SyncKind};
 
 use crate::now_ms;
 
@@ -85,7 +85,7 @@ impl JobCtx {
         if !initial_done && plan.download {
             // Validating the profile is part of the first download.
             self.hub
-                .apply_job(self.id, Event::SyncStarted(Phase::InitialSync));
+                .apply_job(self.id, Event::SyncStarted(Activity::InitialSync));
         }
         let engine = match engine_slot.clone() {
             Some(e) => e,
@@ -95,22 +95,22 @@ impl JobCtx {
                 e
             }
         };
-        let mut last: Option<Phase> = None;
+        let mut last: Option<Activity> = None;
         let mut completes_initial = false;
         if plan.download {
             let ran_initial = engine.needs_initial().await?;
             if ran_initial {
                 self.hub
-                    .apply_job(self.id, Event::SyncStarted(Phase::InitialSync));
+                    .apply_job(self.id, Event::SyncStarted(Activity::InitialSync));
                 let hub = self.hub.clone();
                 let id = self.id;
                 let progress: ProgressFn = Arc::new(move |p: &Progress| {
-                    if p.phase == SyncPhase::Initial {
+                    if p.phase == SyncKind::Initial {
                         hub.apply_job(id, Event::InitialProgress(to_status_progress(p)));
                     }
                 });
                 engine.initial(progress).await?;
-                last = Some(Phase::InitialSync);
+                last = Some(Activity::InitialSync);
             }
             // Also when the mirror was complete already (a profile check).
             completes_initial = ran_initial || !initial_done;
@@ -120,7 +120,7 @@ impl JobCtx {
                 .await?;
             if !tables.is_empty() {
                 self.hub
-                    .apply_job(self.id, Event::SyncStarted(Phase::DeltaSync));
+                    .apply_job(self.id, Event::SyncStarted(Activity::DeltaSync));
                 let quiet: ProgressFn = Arc::new(|_: &Progress| {});
                 let summary = engine.delta_tables(Some(&tables), quiet).await?;
                 debug!(
@@ -129,15 +129,15 @@ impl JobCtx {
                     deleted = summary.deleted_rows,
                     "delta sync done"
                 );
-                last = Some(Phase::DeltaSync);
+                last = Some(Activity::DeltaSync);
             }
         }
         if plan.upload && self.upload_step().await? {
-            last = Some(Phase::Upload);
+            last = Some(Activity::Upload);
         }
         let end = if completes_initial {
             // The event that marks the first sync complete.
-            Some(Phase::InitialSync)
+            Some(Activity::InitialSync)
         } else {
             last
         };
@@ -188,7 +188,7 @@ impl JobCtx {
             return Ok(false);
         }
         self.hub
-            .apply_job(self.id, Event::SyncStarted(Phase::Upload));
+            .apply_job(self.id, Event::SyncStarted(Activity::Upload));
         let result = outbox.upload().await;
         let (left, errors) = counts(&outbox).await?;
         self.hub.apply(Event::PendingChanged(left));

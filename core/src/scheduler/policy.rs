@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use crate::error::Error;
-use crate::status::{Connectivity, Event, Failure, Phase};
+use crate::status::{Connectivity, Event, Failure, Activity};
 
 /// Timings of the scheduler. The defaults suit a phone; tests and the demo
 /// shorten them (nothing in the scheduler sleeps longer than these say).
@@ -67,7 +67,7 @@ pub(crate) struct StatusView {
     /// Reachable, and not held back by Wi-Fi only on a metered network.
     pub may_sync: bool,
     pub waiting_for_wifi: bool,
-    pub phase: Phase,
+    pub phase: Activity,
 }
 
 /// What a sync job does.
@@ -180,7 +180,7 @@ pub(crate) enum Action {
     /// task runs (no gap between "the server answers" and "syncing").
     StartSync {
         plan: Plan,
-        announce: Option<Phase>,
+        announce: Option<Activity>,
     },
     /// Abort the running job (a sync's events stop counting at once).
     CancelJob,
@@ -490,9 +490,9 @@ impl Policy {
             self.upload_at = None;
         }
         let announce = plan.download.then_some(if status.initial_sync_complete {
-            Phase::DeltaSync
+            Activity::DeltaSync
         } else {
-            Phase::InitialSync
+            Activity::InitialSync
         });
         self.job = Some(Job::Sync);
         out.push(Action::StartSync { plan, announce });
@@ -525,7 +525,7 @@ impl Policy {
                 ),
             };
             out.push(Action::Status(Event::SyncFailed {
-                phase: Phase::Idle,
+                phase: Activity::Idle,
                 failure,
             }));
             self.answer(Waiters::All, reply, out);

@@ -27,7 +27,7 @@ fn view(connectivity: Connectivity, initial_sync_complete: bool) -> StatusView {
         initial_sync_complete,
         may_sync: connectivity == Connectivity::Reachable,
         waiting_for_wifi: false,
-        phase: Phase::Idle,
+        phase: Activity::Idle,
     }
 }
 
@@ -95,7 +95,7 @@ fn failed(e: Error) -> Input {
     }
 }
 
-fn start(plan: Plan, announce: Option<Phase>) -> Action {
+fn start(plan: Plan, announce: Option<Activity>) -> Action {
     Action::StartSync { plan, announce }
 }
 
@@ -125,7 +125,7 @@ fn first_sync(t0: Instant) -> Vec<Step> {
             view(CHECKING, false),
             probed(REACHABLE),
             vec![
-                start(Plan::FULL, Some(Phase::InitialSync)),
+                start(Plan::FULL, Some(Activity::InitialSync)),
                 status(Event::Probed(REACHABLE)),
             ],
         ),
@@ -155,7 +155,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     view(CHECKING, true),
                     probed(REACHABLE),
                     vec![
-                        start(Plan::FULL, Some(Phase::DeltaSync)),
+                        start(Plan::FULL, Some(Activity::DeltaSync)),
                         status(Event::Probed(REACHABLE)),
                     ],
                 ),
@@ -192,7 +192,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s.push(poll(
                     30_000,
                     view(REACHABLE, true),
-                    vec![start(Plan::DUE, Some(Phase::DeltaSync))],
+                    vec![start(Plan::DUE, Some(Activity::DeltaSync))],
                 ));
                 s
             },
@@ -243,7 +243,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s.push(poll(
                     101,
                     view(REACHABLE, true),
-                    vec![start(Plan::FULL, Some(Phase::DeltaSync))],
+                    vec![start(Plan::FULL, Some(Activity::DeltaSync))],
                 ));
                 s.push(on(
                     200,
@@ -303,7 +303,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     view(REACHABLE, false),
                     probed(REACHABLE),
                     vec![
-                        start(Plan::FULL, Some(Phase::InitialSync)),
+                        start(Plan::FULL, Some(Activity::InitialSync)),
                         status(Event::Probed(REACHABLE)),
                     ],
                 ));
@@ -391,7 +391,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                         Action::EndJob,
                         status(Event::ResponseProblem(None)),
                         status(Event::SyncFailed {
-                            phase: Phase::Idle,
+                            phase: Activity::Idle,
                             failure: Failure::Offline,
                         }),
                         answer(Waiters::ThisRun, Reply::Failed(net().to_string())),
@@ -414,7 +414,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                         Action::EndJob,
                         status(Event::ResponseProblem(None)),
                         status(Event::SyncFailed {
-                            phase: Phase::Idle,
+                            phase: Activity::Idle,
                             failure: Failure::Storage,
                         }),
                         answer(
@@ -459,7 +459,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     vec![
                         status(Event::Probed(REACHABLE)),
                         status(Event::SyncFailed {
-                            phase: Phase::Idle,
+                            phase: Activity::Idle,
                             failure: Failure::WrongUser,
                         }),
                         answer(
@@ -485,7 +485,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     view(REACHABLE, true),
                     probed(REACHABLE),
                     vec![
-                        start(Plan::FULL, Some(Phase::DeltaSync)),
+                        start(Plan::FULL, Some(Activity::DeltaSync)),
                         status(Event::Probed(REACHABLE)),
                     ],
                 ),
@@ -638,6 +638,6 @@ fn upload_now_waits_for_an_upload_only_run_and_sync_now_for_a_full_one() {
     );
     assert_eq!(
         policy.poll(now, &done),
-        vec![start(Plan::FULL, Some(Phase::DeltaSync))]
+        vec![start(Plan::FULL, Some(Activity::DeltaSync))]
     );
 }

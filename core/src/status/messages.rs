@@ -3,7 +3,7 @@
 //! status's own fields, which carry no server text and no secrets.
 
 use super::{
-    Connectivity, Failure, Icon, Phase, ResponseProblem, SyncStatus, UnreachableReason, Warning,
+    Connectivity, Failure, Icon, Activity, ResponseProblem, SyncStatus, UnreachableReason, Warning,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub(super) fn explain(s: &SyncStatus) -> Message {
             }
         }
         Icon::Syncing => match s.phase {
-            Phase::InitialSync => {
+            Activity::InitialSync => {
                 let p = s.initial_progress.unwrap_or_default();
                 (
                     "status.syncing.initial",
@@ -97,12 +97,12 @@ pub(super) fn explain(s: &SyncStatus) -> Message {
                     ),
                 )
             }
-            Phase::Upload => (
+            Activity::Upload => (
                 "status.syncing.upload",
                 "Uploading your changes",
                 format!("Sending {} to the server.", changes(s.pending_changes)),
             ),
-            Phase::DeltaSync | Phase::Idle => (
+            Activity::DeltaSync | Activity::Idle => (
                 "status.syncing.delta",
                 "Syncing",
                 "Getting the latest changes from the server.".to_string(),
@@ -268,7 +268,7 @@ fn pending_suffix(pending: u64) -> String {
 
 #[cfg(test)]
 mod bad_response_tests {
-    use super::super::{Event, Failure, Phase, ResponseProblem, StatusMachine};
+    use super::super::{Event, Failure, Activity, ResponseProblem, StatusMachine};
 
     /// Each kind of nonsense has its own stable key and says what came
     /// back; a later success clears it.
@@ -319,10 +319,10 @@ mod bad_response_tests {
                 last_synced_at_ms: Some(1),
             });
             m.apply(Event::Probed(super::Connectivity::Reachable));
-            m.apply(Event::SyncStarted(Phase::DeltaSync));
+            m.apply(Event::SyncStarted(Activity::DeltaSync));
             m.apply(Event::ResponseProblem(Some(p)));
             m.apply(Event::SyncFailed {
-                phase: Phase::DeltaSync,
+                phase: Activity::DeltaSync,
                 failure: Failure::Transient {
                     attempt: 2,
                     next_in_secs: 30,
@@ -341,7 +341,7 @@ mod bad_response_tests {
             assert!(s.message.description.contains("30 seconds"));
             m.apply(Event::ResponseProblem(None));
             m.apply(Event::SyncSucceeded {
-                phase: Phase::DeltaSync,
+                phase: Activity::DeltaSync,
                 at_ms: 2,
             });
             assert_eq!(m.status().bad_response, None);
@@ -358,7 +358,7 @@ mod bad_response_tests {
         m.apply(Event::Probed(super::Connectivity::Reachable));
         m.apply(Event::ResponseProblem(None));
         m.apply(Event::SyncFailed {
-            phase: Phase::DeltaSync,
+            phase: Activity::DeltaSync,
             failure: Failure::Transient {
                 attempt: 1,
                 next_in_secs: 5,

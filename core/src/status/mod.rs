@@ -131,7 +131,7 @@ impl Connectivity {
 
 /// What sync is doing right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
+pub enum Activity {
     Idle,
     InitialSync,
     DeltaSync,
@@ -206,14 +206,14 @@ pub enum Event {
     WifiOnly(bool),
     /// The active probe's answer. Ignored while the OS says offline.
     Probed(Connectivity),
-    SyncStarted(Phase),
+    SyncStarted(Activity),
     InitialProgress(Progress),
     SyncSucceeded {
-        phase: Phase,
+        phase: Activity,
         at_ms: i64,
     },
     SyncFailed {
-        phase: Phase,
+        phase: Activity,
         failure: Failure,
     },
     /// Sync stopped on request (cancel, app to background): no failure.
@@ -231,7 +231,7 @@ pub struct SyncStatus {
     pub icon: Icon,
     pub canvas: CanvasSync,
     pub connectivity: Connectivity,
-    pub phase: Phase,
+    pub phase: Activity,
     pub initial_sync_complete: bool,
     /// Present while an initial sync runs or was interrupted.
     pub initial_progress: Option<Progress>,
@@ -256,7 +256,7 @@ pub struct StatusMachine {
     metered: bool,
     wifi_only: bool,
     probe: Connectivity,
-    phase: Phase,
+    phase: Activity,
     initial_sync_complete: bool,
     progress: Option<Progress>,
     pending: u64,
@@ -281,7 +281,7 @@ impl StatusMachine {
             metered: false,
             wifi_only: false,
             probe: Connectivity::Checking,
-            phase: Phase::Idle,
+            phase: Activity::Idle,
             initial_sync_complete: false,
             progress: None,
             pending: 0,
@@ -294,7 +294,7 @@ impl StatusMachine {
                 icon: Icon::NotConnected,
                 canvas: CanvasSync::NotConnected,
                 connectivity: Connectivity::Checking,
-                phase: Phase::Idle,
+                phase: Activity::Idle,
                 initial_sync_complete: false,
                 initial_progress: None,
                 pending_changes: 0,
@@ -360,25 +360,25 @@ impl StatusMachine {
             }
             Event::SyncStarted(phase) => {
                 self.phase = phase;
-                if phase == Phase::InitialSync && self.progress.is_none() {
+                if phase == Activity::InitialSync && self.progress.is_none() {
                     self.progress = Some(Progress::default());
                 }
             }
             Event::InitialProgress(progress) => self.progress = Some(progress),
             Event::SyncSucceeded { phase, at_ms } => {
-                self.phase = Phase::Idle;
+                self.phase = Activity::Idle;
                 self.last_failure = None;
                 self.bad_response = None;
                 // A sync that worked proves the server answers with our token.
                 self.probe = Connectivity::Reachable;
                 self.last_synced_at_ms = Some(at_ms);
-                if phase == Phase::InitialSync {
+                if phase == Activity::InitialSync {
                     self.initial_sync_complete = true;
                     self.progress = None;
                 }
             }
             Event::SyncFailed { failure, .. } => {
-                self.phase = Phase::Idle;
+                self.phase = Activity::Idle;
                 self.last_failure = Some(failure);
                 match failure {
                     Failure::Throttled { retry_after_secs } => {
@@ -391,7 +391,7 @@ impl StatusMachine {
                     Failure::Transient { .. } | Failure::Storage | Failure::WrongUser => {}
                 }
             }
-            Event::SyncStopped => self.phase = Phase::Idle,
+            Event::SyncStopped => self.phase = Activity::Idle,
             Event::PendingChanged(n) => self.pending = n,
             Event::SyncErrorsChanged(n) => self.sync_errors = n,
             Event::ResponseProblem(p) => self.bad_response = p,
@@ -468,7 +468,7 @@ impl StatusMachine {
             _ if connectivity == Connectivity::AuthRejected => Some(Failure::Auth),
             _ => None,
         };
-        let syncing = self.phase != Phase::Idle;
+        let syncing = self.phase != Activity::Idle;
         let icon = if self.sync_errors > 0 || blocking_failure.is_some() {
             Icon::Error
         } else if syncing {

@@ -96,7 +96,7 @@ fn cases() -> Vec<Case> {
             name: "initial sync running",
             events: vec![
                 REACHABLE,
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 Event::InitialProgress(progress),
             ],
             icon: I::Syncing,
@@ -107,7 +107,7 @@ fn cases() -> Vec<Case> {
             name: "initial sync paused half-way while reachable: not 'up to date'",
             events: vec![
                 REACHABLE,
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 Event::InitialProgress(progress),
                 Event::SyncStopped,
             ],
@@ -119,9 +119,9 @@ fn cases() -> Vec<Case> {
             name: "initial sync done",
             events: vec![
                 REACHABLE,
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 Event::SyncSucceeded {
-                    phase: Phase::InitialSync,
+                    phase: Activity::InitialSync,
                     at_ms: 5,
                 },
             ],
@@ -131,7 +131,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "delta sync running",
-            events: vec![SYNCED, REACHABLE, Event::SyncStarted(Phase::DeltaSync)],
+            events: vec![SYNCED, REACHABLE, Event::SyncStarted(Activity::DeltaSync)],
             icon: I::Syncing,
             canvas: C::ConnectedRefresh,
             key: "status.syncing.delta",
@@ -142,7 +142,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::PendingChanged(3),
-                Event::SyncStarted(Phase::Upload),
+                Event::SyncStarted(Activity::Upload),
             ],
             icon: I::Syncing,
             canvas: C::ConnectedRefresh,
@@ -168,10 +168,10 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::PendingChanged(1),
-                Event::SyncStarted(Phase::Upload),
+                Event::SyncStarted(Activity::Upload),
                 Event::PendingChanged(0),
                 Event::SyncSucceeded {
-                    phase: Phase::Upload,
+                    phase: Activity::Upload,
                     at_ms: 9,
                 },
             ],
@@ -199,7 +199,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncErrorsChanged(2),
-                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStarted(Activity::DeltaSync),
             ],
             icon: I::Error,
             canvas: C::ConnectedError,
@@ -229,9 +229,9 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 REACHABLE,
-                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStarted(Activity::DeltaSync),
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Auth,
                 },
             ],
@@ -252,7 +252,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Storage,
                 },
             ],
@@ -266,7 +266,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::Idle,
+                    phase: Activity::Idle,
                     failure: Failure::WrongUser,
                 },
             ],
@@ -280,7 +280,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::Idle,
+                    phase: Activity::Idle,
                     failure: Failure::WrongUser,
                 },
                 REACHABLE,
@@ -295,7 +295,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Throttled {
                         retry_after_secs: 30,
                     },
@@ -311,7 +311,7 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Transient {
                         attempt: 2,
                         next_in_secs: 8,
@@ -328,15 +328,15 @@ fn cases() -> Vec<Case> {
                 SYNCED,
                 REACHABLE,
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Transient {
                         attempt: 1,
                         next_in_secs: 2,
                     },
                 },
-                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStarted(Activity::DeltaSync),
                 Event::SyncSucceeded {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     at_ms: 7,
                 },
             ],
@@ -359,9 +359,9 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 REACHABLE,
-                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStarted(Activity::DeltaSync),
                 Event::SyncFailed {
-                    phase: Phase::DeltaSync,
+                    phase: Activity::DeltaSync,
                     failure: Failure::Offline,
                 },
             ],
@@ -389,7 +389,7 @@ fn cases() -> Vec<Case> {
             events: vec![
                 SYNCED,
                 REACHABLE,
-                Event::SyncStarted(Phase::DeltaSync),
+                Event::SyncStarted(Activity::DeltaSync),
                 Event::SyncStopped,
             ],
             icon: I::Connected,
@@ -400,11 +400,11 @@ fn cases() -> Vec<Case> {
             name: "first sync interrupted half-way by going offline: paused, not connected",
             events: vec![
                 REACHABLE,
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 Event::InitialProgress(progress),
                 OFFLINE,
                 Event::SyncFailed {
-                    phase: Phase::InitialSync,
+                    phase: Activity::InitialSync,
                     failure: Failure::Offline,
                 },
             ],
@@ -416,10 +416,10 @@ fn cases() -> Vec<Case> {
             name: "first sync started but nothing arrived yet, then offline: needs a connection",
             events: vec![
                 REACHABLE,
-                Event::SyncStarted(Phase::InitialSync),
+                Event::SyncStarted(Activity::InitialSync),
                 OFFLINE,
                 Event::SyncFailed {
-                    phase: Phase::InitialSync,
+                    phase: Activity::InitialSync,
                     failure: Failure::Offline,
                 },
             ],
@@ -499,7 +499,7 @@ fn descriptions_carry_the_numbers_the_user_needs() {
     );
     let s = run(&[
         REACHABLE,
-        Event::SyncStarted(Phase::InitialSync),
+        Event::SyncStarted(Activity::InitialSync),
         Event::InitialProgress(Progress {
             tables_done: 2,
             tables_total: 4,
@@ -517,7 +517,7 @@ fn descriptions_carry_the_numbers_the_user_needs() {
         SYNCED,
         REACHABLE,
         Event::SyncFailed {
-            phase: Phase::DeltaSync,
+            phase: Activity::DeltaSync,
             failure: Failure::Throttled {
                 retry_after_secs: 1,
             },
@@ -573,7 +573,7 @@ fn sync_is_allowed_only_when_reachable_and_the_network_is_allowed() {
 fn initial_progress_is_hidden_once_the_first_sync_completed() {
     let s = run(&[
         REACHABLE,
-        Event::SyncStarted(Phase::InitialSync),
+        Event::SyncStarted(Activity::InitialSync),
         Event::InitialProgress(Progress {
             rows_done: 5,
             rows_total: 10,
@@ -583,9 +583,9 @@ fn initial_progress_is_hidden_once_the_first_sync_completed() {
     assert_eq!(s.initial_progress.map(|p| p.rows_done), Some(5));
     let s = run(&[
         REACHABLE,
-        Event::SyncStarted(Phase::InitialSync),
+        Event::SyncStarted(Activity::InitialSync),
         Event::SyncSucceeded {
-            phase: Phase::InitialSync,
+            phase: Activity::InitialSync,
             at_ms: 42,
         },
     ]);

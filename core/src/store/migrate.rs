@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use tracing::info;
 
-use super::state::{self, Phase, TableState};
+use super::state::{self, TablePhase, TableState};
 use super::{META_COLUMNS, Store, TableColumns, q};
 use crate::error::Result;
 use crate::profile::{ResolvedProfile, ResolvedTable};
@@ -92,6 +92,7 @@ pub(super) fn create_lookup_indexes(c: &Connection, t: &ResolvedTable) -> Result
 impl Store {
     /// Brings the mirror's tables in line with the profile, in one
     /// transaction.
+    #[doc(hidden)] // for the SyncEngine and the in-process floor benchmark (examples/bench_floor.rs)
     pub fn apply_profile(&self, profile: &ResolvedProfile) -> Result<Migration> {
         let mut w = self.writer()?;
         let tx = w.transaction()?;
@@ -151,7 +152,7 @@ impl Store {
                         // Keep the rows readable; the new baseline writes a
                         // new generation and sweeps the old one when done.
                         s.generation += 1;
-                        s.phase = Phase::Initial;
+                        s.phase = TablePhase::Initial;
                         s.next_link = None;
                         s.delta_link = None;
                         s.high_water = None;
@@ -173,7 +174,7 @@ impl Store {
                             columns_sig: t.columns_signature(),
                             rows_sig: t.rows_signature(),
                             generation: 1,
-                            phase: Phase::Initial,
+                            phase: TablePhase::Initial,
                             next_link: None,
                             delta_link: None,
                             high_water: None,

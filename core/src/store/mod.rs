@@ -27,7 +27,7 @@ pub use migrate::Migration;
 pub use query::{Filter, Query, Row, Sort};
 pub use queue::Op;
 pub(crate) use queue::{Ack, Entry, LocalWrite};
-pub use state::{Phase, TableState};
+pub use state::{TablePhase, TableState};
 pub(crate) use sync_errors::SyncErrorRecord;
 pub use watch::WatchHandle;
 pub use write::WriteStats;

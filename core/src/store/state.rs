@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+/// Where a table stands in its baseline download.
+pub enum TablePhase {
     /// Downloading the baseline; `next_link` (if any) continues it.
     Initial,
     /// Baseline complete; kept current by delta (or filtered refresh).
@@ -23,7 +24,7 @@ pub struct TableState {
     /// Rows written by the current baseline carry this; a finished baseline
     /// removes rows of older generations.
     pub generation: i64,
-    pub phase: Phase,
+    pub phase: TablePhase,
     /// Continues an interrupted read (initial page or delta page).
     pub next_link: Option<String>,
     pub delta_link: Option<String>,
@@ -83,7 +84,7 @@ pub(super) fn load(c: &Connection, table: &str) -> Result<Option<TableState>> {
                 columns_sig: r.get(1)?,
                 rows_sig: r.get(2)?,
                 generation: r.get(3)?,
-                phase: if phase == "ready" { Phase::Ready } else { Phase::Initial },
+                phase: if phase == "ready" { TablePhase::Ready } else { TablePhase::Initial },
                 next_link: r.get(5)?,
                 delta_link: r.get(6)?,
                 high_water: r.get(7)?,
@@ -109,7 +110,7 @@ pub(super) fn save(c: &Connection, s: &TableState) -> Result<()> {
         s.columns_sig,
         s.rows_sig,
         s.generation,
-        if s.phase == Phase::Ready { "ready" } else { "initial" },
+        if s.phase == TablePhase::Ready { "ready" } else { "initial" },
         s.next_link,
         s.delta_link,
         s.high_water,
@@ -125,7 +126,7 @@ impl super::Store {
     }
 
     /// Saves a state alone (no rows), e.g. the row total before a download.
-    pub fn save_state(&self, s: &TableState) -> Result<()> {
+    pub(crate) fn save_state(&self, s: &TableState) -> Result<()> {
         let w = self.writer()?;
         save(&w, s)
     }

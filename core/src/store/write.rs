@@ -94,6 +94,7 @@ impl Store {
     /// One page: upserts `rows` (tagged with the state's generation),
     /// deletes `deleted`, optionally sweeps older generations, and saves
     /// `state`, all in one transaction.
+    #[doc(hidden)] // for the SyncEngine and the in-process floor benchmark (examples/bench_floor.rs)
     pub fn write_page(
         &self,
         t: &ResolvedTable,
@@ -129,7 +130,7 @@ impl Store {
     /// Key-only pass of a filtered table: rows whose keys the server still
     /// lists under the filter move to `generation`; a later sweep removes
     /// the rest. Returns how many keys matched a mirror row.
-    pub fn mark_present(&self, t: &ResolvedTable, keys: &[String], generation: i64) -> Result<u64> {
+    pub(crate) fn mark_present(&self, t: &ResolvedTable, keys: &[String], generation: i64) -> Result<u64> {
         let mut w = self.writer()?;
         let tx = w.transaction()?;
         let mut n = 0;
@@ -149,7 +150,7 @@ impl Store {
 
     /// Which of `keys` are in the mirror table with a generation of at
     /// least `min_generation`.
-    pub fn existing_keys(
+    pub(crate) fn existing_keys(
         &self,
         t: &ResolvedTable,
         keys: &[String],
@@ -179,7 +180,7 @@ impl Store {
     }
 
     /// The largest value of a column (the `modifiedon` high-water mark).
-    pub fn max_text(&self, table: &str, column: &str) -> Result<Option<String>> {
+    pub(crate) fn max_text(&self, table: &str, column: &str) -> Result<Option<String>> {
         self.with_reader(|c| {
             Ok(c.query_row(
                 &format!("SELECT max({}) FROM {}", q(column), q(table)),
@@ -191,7 +192,7 @@ impl Store {
 
     /// Distinct non-null values of a lookup column: the rows of the target
     /// table that `related` must keep.
-    pub fn lookup_values(&self, table: &str, column: &str) -> Result<Vec<String>> {
+    pub(crate) fn lookup_values(&self, table: &str, column: &str) -> Result<Vec<String>> {
         self.with_reader(|c| {
             let sql = format!(
                 "SELECT DISTINCT lower({col}) FROM {t} WHERE {col} IS NOT NULL",
@@ -205,7 +206,7 @@ impl Store {
     }
 
     /// Rows of the current generation (resume progress).
-    pub fn count_generation(&self, table: &str, generation: i64) -> Result<u64> {
+    pub(crate) fn count_generation(&self, table: &str, generation: i64) -> Result<u64> {
         self.with_reader(|c| {
             Ok(c.query_row(
                 &format!("SELECT count(*) FROM {} WHERE \"_gen\" >= ?1", q(table)),

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::now_ms;
 use crate::profile::{ResolvedTable, Rows};
 use crate::remote::{PageShape, encode_query_value};
-use crate::store::{Phase, TableState};
+use crate::store::{TablePhase, TableState};
 
 /// Ids per request when fetching rows by key (keeps URLs short).
 const ID_CHUNK: usize = 50;
@@ -167,10 +167,10 @@ impl SyncEngine {
             .blocking(move |s| {
                 // The sweep runs first so the mark ignores rows about to go.
                 let mut probe = state.clone();
-                probe.phase = Phase::Initial;
+                probe.phase = TablePhase::Initial;
                 let stats = s.write_page(&table, &[], &[], &probe, true)?;
                 state.high_water = s.max_text(&table.name, "modifiedon")?;
-                state.phase = Phase::Ready;
+                state.phase = TablePhase::Ready;
                 state.next_link = None;
                 state.last_synced_ms = Some(now_ms());
                 s.save_state(&state)?;

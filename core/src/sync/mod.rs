@@ -9,7 +9,7 @@ mod pages;
 mod progress;
 mod tracked;
 
-pub use progress::{Progress, ProgressFn, SyncPhase};
+pub use progress::{Progress, ProgressFn, SyncKind};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +19,7 @@ use tracing::info;
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ResolvedProfile, ResolvedTable};
 use crate::remote::Remote;
-use crate::store::{Migration, Phase, Store, TableState};
+use crate::store::{Migration, TablePhase, Store, TableState};
 use progress::Tracker;
 
 /// What one run did; the CLI prints it as its summary line.
@@ -139,7 +139,7 @@ impl SyncEngine {
     /// True when some table has no complete baseline yet.
     pub async fn needs_initial(&self) -> Result<bool> {
         for t in &self.profile.tables {
-            if self.state(t).await?.phase == Phase::Initial {
+            if self.state(t).await?.phase == TablePhase::Initial {
                 return Ok(true);
             }
         }
@@ -149,11 +149,11 @@ impl SyncEngine {
     /// Downloads (or resumes) the baseline of every table not yet complete.
     pub async fn initial(&self, progress: ProgressFn) -> Result<Summary> {
         let started = Instant::now();
-        let mut tracker = Tracker::new(progress, SyncPhase::Initial);
+        let mut tracker = Tracker::new(progress, SyncKind::Initial);
         let mut pending: Vec<(Arc<ResolvedTable>, TableState)> = Vec::new();
         for t in &self.profile.tables {
             let s = self.state(t).await?;
-            if s.phase == Phase::Initial {
+            if s.phase == TablePhase::Initial {
                 pending.push((Arc::new(t.clone()), s));
             }
         }
@@ -208,7 +208,7 @@ impl SyncEngine {
         for t in &self.profile.tables {
             let s = self.state(t).await?;
             let interval_ms = i64::from(t.interval_minutes) * 60_000;
-            if s.phase == Phase::Initial
+            if s.phase == TablePhase::Initial
                 || s.last_synced_ms
                     .is_none_or(|last| now_ms - last >= interval_ms)
             {
@@ -225,14 +225,14 @@ impl SyncEngine {
         progress: ProgressFn,
     ) -> Result<Summary> {
         let started = Instant::now();
-        let mut tracker = Tracker::new(progress, SyncPhase::Delta);
+        let mut tracker = Tracker::new(progress, SyncKind::Delta);
         let mut ready = Vec::new();
         for t in &self.profile.tables {
             if only.is_some_and(|names| !names.contains(&t.name)) {
                 continue;
             }
             let s = self.state(t).await?;
-            if s.phase == Phase::Ready {
+            if s.phase == TablePhase::Ready {
                 tracker.add_table(&t.name, 0, 0);
                 ready.push((Arc::new(t.clone()), s));
             }

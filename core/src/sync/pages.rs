@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::now_ms;
 use crate::profile::ResolvedTable;
 use crate::remote::PageShape;
-use crate::store::{Phase, TableState, WriteStats};
+use crate::store::{TablePhase, TableState, WriteStats};
 
 /// What the last page of a chain means for the table's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl SyncEngine {
             if last {
                 match on_last {
                     OnLast::Baseline => {
-                        next.phase = Phase::Ready;
+                        next.phase = TablePhase::Ready;
                         next.delta_link = page.delta_link.clone();
                         if next.delta_link.is_none() {
                             tracing::warn!(table = %t.name, "no @odata.deltaLink at the end of a tracked read: the next delta re-baselines");

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Which sync a progress event is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyncPhase {
+pub enum SyncKind {
     Initial,
     Delta,
 }
@@ -15,7 +16,7 @@ pub enum SyncPhase {
 /// One progress event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
-    pub phase: SyncPhase,
+    pub phase: SyncKind,
     /// The table being downloaded, if any.
     pub table: Option<String>,
     pub tables_done: u32,
@@ -60,7 +61,7 @@ pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 pub(crate) struct Tracker {
     cb: ProgressFn,
     started: Instant,
-    phase: SyncPhase,
+    phase: SyncKind,
     /// table → (estimate, counted)
     tables: HashMap<String, (u64, u64)>,
     tables_total: u32,
@@ -72,7 +73,7 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub(crate) fn new(cb: ProgressFn, phase: SyncPhase) -> Self {
+    pub(crate) fn new(cb: ProgressFn, phase: SyncKind) -> Self {
         Tracker {
             cb,
             started: Instant::now(),
@@ -185,7 +186,7 @@ mod tests {
         let s2 = seen.clone();
         let mut t = Tracker::new(
             Arc::new(move |p: &Progress| s2.lock().unwrap().push(p.clone())),
-            SyncPhase::Initial,
+            SyncKind::Initial,
         );
         t.add_table("a", 100, 0);
         t.add_table("b", 50, 10);

@@ -13,7 +13,7 @@ use super::progress::Tracker;
 use super::{Counters, SyncEngine};
 use crate::error::{EXPIRED_VERSION_STAMP, Error, Result};
 use crate::profile::ResolvedTable;
-use crate::store::{Phase, TableState};
+use crate::store::{TablePhase, TableState};
 
 /// Errors that mean "this link is dead, start the table over", not "stop".
 fn link_rejected(e: &Error) -> bool {
@@ -126,7 +126,7 @@ impl SyncEngine {
         info!(table = %t.name, "re-baselining: {why}");
         let mut state = self.state(t).await?;
         state.generation += 1;
-        state.phase = Phase::Initial;
+        state.phase = TablePhase::Initial;
         state.next_link = None;
         state.delta_link = None;
         self.save_state(state.clone()).await?;
