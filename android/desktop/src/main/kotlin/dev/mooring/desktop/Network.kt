@@ -75,7 +75,14 @@ class NetworkSwitch(
         mooring.setHostNetwork(online = false)
         rearm = scope.launch(Dispatchers.IO) {
             while (isActive) {
-                admin.refuseConnections(windowMs)
+                try {
+                    admin.refuseConnections(windowMs)
+                } catch (e: java.io.IOException) {
+                    // Still refusing (clocks a little apart) or the emulator is gone: try again shortly.
+                    System.err.println("player: could not re-arm the emulator's refusal: $e")
+                    delay(200)
+                    continue
+                }
                 windowEndsAt = System.currentTimeMillis() + windowMs
                 _state.value = NetworkState.OFFLINE
                 // Re-arm just after the window ends: the first request it accepts is this one.

@@ -46,6 +46,7 @@ import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.swing.Swing
 
@@ -132,6 +133,7 @@ fun openPlayerWindow(mooring: Mooring, admin: EmulatorAdmin, serverLabel: String
         window.setContent { DesktopTheme { Surface { PlayerContent(mooring, network, serverLabel) } } }
         window.addWindowListener(object : WindowAdapter() {
             override fun windowClosed(e: WindowEvent) {
+                scope.cancel() // the network switch's re-arming ends with the window
                 mooring.close()
                 onClosed()
             }

@@ -13,9 +13,11 @@
 // MOORING_UPDATE_GOLDENS=1 writes the rendered images as the new goldens.
 package dev.mooring.desktop
 
+import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Surface
 import androidx.compose.runtime.Composable
+import androidx.compose.ui.Modifier
 import androidx.compose.ui.geometry.Size
 import androidx.compose.ui.graphics.ImageBitmap
 import androidx.compose.ui.graphics.toAwtImage
@@ -94,7 +96,7 @@ fun render(widthDp: Int, heightDp: Int, act: SkikoComposeUiTest.() -> Unit = {},
     runSkikoComposeUiTest(Size(widthDp * goldenDensity.density, heightDp * goldenDensity.density), goldenDensity) {
         mainClock.autoAdvance = false
         setContent {
-            DesktopTheme { Surface(color = MaterialTheme.colorScheme.surface) { content() } }
+            DesktopTheme { Surface(Modifier.fillMaxSize(), color = MaterialTheme.colorScheme.surface) { content() } }
         }
         mainClock.advanceTimeByFrame()
         act()

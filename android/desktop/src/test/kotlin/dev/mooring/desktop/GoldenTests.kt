@@ -73,6 +73,7 @@ class GoldenTests {
         val altered = iconStates.getValue("connected").copy(icon = SyncIcon.PENDING_UPLOAD)
         val d = diff(icon(altered), golden("icon-connected"))
         savePng(icon(altered), File(renderDir, "altered-icon-connected.png"))
+        println("altered icon vs icon-connected: $d")
         assertFalse(d.matches, "an altered icon must not match the golden: $d")
     }
 
@@ -83,6 +84,7 @@ class GoldenTests {
         val image = sheet(altered)
         savePng(image, File(renderDir, "altered-sheet-connected.png"))
         val d = diff(image, golden("sheet-connected"))
+        println("altered label vs sheet-connected: $d")
         assertFalse(d.matches, "an altered label must not match the golden: $d")
     }
 

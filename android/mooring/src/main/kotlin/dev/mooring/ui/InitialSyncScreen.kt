@@ -56,13 +56,17 @@ fun InitialSyncScreen(
             Spacer(Modifier.height(16.dp))
         }
         Text(m.title, style = MaterialTheme.typography.headlineSmall, textAlign = TextAlign.Center)
-        Spacer(Modifier.height(8.dp))
-        Text(
-            m.description,
-            style = MaterialTheme.typography.bodyMedium,
-            textAlign = TextAlign.Center,
-            modifier = Modifier.semantics { liveRegion = LiveRegionMode.Polite },
-        )
+        // The core's description says why the download stands still (offline,
+        // paused); while it runs, the counts below say the same in figures.
+        if (!m.running || m.rowsText == null) {
+            Spacer(Modifier.height(8.dp))
+            Text(
+                m.description,
+                style = MaterialTheme.typography.bodyMedium,
+                textAlign = TextAlign.Center,
+                modifier = Modifier.semantics { liveRegion = LiveRegionMode.Polite },
+            )
+        }
         if (m.needsConnection) {
             onRetry?.let {
                 Spacer(Modifier.height(24.dp))

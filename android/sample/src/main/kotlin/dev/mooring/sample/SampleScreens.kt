@@ -31,6 +31,7 @@ import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
@@ -38,7 +39,6 @@ import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
-import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import dev.mooring.Mooring
 import dev.mooring.Row
 import dev.mooring.ffi.MooringException
@@ -72,7 +72,9 @@ fun SampleRoot(mooring: Mooring, closed: @Composable () -> Unit = { Text("Signed
 private fun Accounts(mooring: Mooring) {
     val query = remember { Query("accounts", emptyList(), listOf(SortKey("name", false)), null, null) }
     val rowsFlow = remember(mooring) { mooring.watch(query) }
-    val rows by rowsFlow.collectAsStateWithLifecycle(initialValue = emptyList())
+    // collectAsState, not ...WithLifecycle: the desktop has no LifecycleOwner in
+    // every host (tests), and on Android SampleApp pauses sync in the background.
+    val rows by rowsFlow.collectAsState(initial = emptyList())
     var editing by remember { mutableStateOf<Row?>(null) }
     var creating by remember { mutableStateOf(false) }
     var showErrors by remember { mutableStateOf(false) }
