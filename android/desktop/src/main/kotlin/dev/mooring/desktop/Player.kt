@@ -5,7 +5,7 @@
 // phone's network: the switch plays airplane mode (Network.kt).
 //
 //   scripts/desktop            starts the emulator and this window
-//   java ... dev.mooring.desktop.PlayerKt --server URL --token T [--data-dir DIR] [--page-size N]
+//   java ... dev.mooring.desktop.PlayerKt --server URL --token T [--data-dir DIR] [--page-size N] [--first-sync-latency-ms MS]
 package dev.mooring.desktop
 
 import androidx.compose.foundation.layout.Box
@@ -47,6 +47,8 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.swing.Swing
 
@@ -56,17 +58,22 @@ data class PlayerArgs(
     val dataDir: File,
     /** Rows per page of the first sync: smaller pages make the loading screen move in visible steps. */
     val pageSize: Int? = null,
+    /** Delay the emulator's answers until the first sync is done, so a person sees the loading screen move. */
+    val firstSyncLatencyMs: Long = 0,
 ) {
     companion object {
         fun parse(args: Array<String>): PlayerArgs {
             val m = args.toList().chunked(2).associate { (k, v) -> k.removePrefix("--") to v }
-            val known = setOf("server", "token", "data-dir", "page-size")
-            require(args.size % 2 == 0 && m.keys.all { it in known }) { "usage: --server URL --token T [--data-dir DIR] [--page-size N]" }
+            val known = setOf("server", "token", "data-dir", "page-size", "first-sync-latency-ms")
+            require(args.size % 2 == 0 && m.keys.all { it in known }) {
+                "usage: --server URL --token T [--data-dir DIR] [--page-size N] [--first-sync-latency-ms MS]"
+            }
             return PlayerArgs(
                 server = m["server"] ?: error("--server URL is required (the emulator's root, http://127.0.0.1:PORT)"),
                 token = m["token"] ?: "dev-token",
                 dataDir = m["data-dir"]?.let(::File) ?: Files.createTempDirectory("mooring-player-").toFile(),
                 pageSize = m["page-size"]?.toInt(),
+                firstSyncLatencyMs = m["first-sync-latency-ms"]?.toLong() ?: 0,
             )
         }
     }
@@ -147,8 +154,16 @@ fun openPlayerWindow(mooring: Mooring, admin: EmulatorAdmin, serverLabel: String
 fun main(args: Array<String>) {
     val a = PlayerArgs.parse(args)
     Mooring.initLogging(System.getenv("MOORING_LOG") ?: "warn")
+    val admin = EmulatorAdmin(a.server, a.token)
+    if (a.firstSyncLatencyMs > 0) admin.latency(a.firstSyncLatencyMs)
     val mooring = runBlocking { openPlayerMooring(a) }
     println("player: mirror in ${a.dataDir}")
+    if (a.firstSyncLatencyMs > 0) {
+        CoroutineScope(Dispatchers.IO).launch {
+            mooring.status.first { it.initialSyncComplete }
+            admin.latency(0)
+        }
+    }
     // exitProcess: the Rust runtime's threads must not keep the JVM alive.
-    openPlayerWindow(mooring, EmulatorAdmin(a.server, a.token), a.server.removePrefix("http://")) { exitProcess(0) }
+    openPlayerWindow(mooring, admin, a.server.removePrefix("http://")) { exitProcess(0) }
 }
