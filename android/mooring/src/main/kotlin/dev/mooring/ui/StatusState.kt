@@ -27,14 +27,14 @@ fun Mooring.statusAsState(): State<SyncStatus?> {
     val first = remember(mooring) {
         try {
             mooring.currentStatus
-        } catch (_: MooringException.Closed) {
+        } catch (closed: MooringException.Closed) {
             null
         }
     }
     return produceState(first, mooring) {
         try {
             mooring.status.conflate().collect { value = it }
-        } catch (_: MooringException.Closed) {
+        } catch (closed: MooringException.Closed) {
             // closed before the listener could register
         }
         // The Flow completed: close() or signOut() ran; the status is gone.

@@ -94,7 +94,7 @@ fun SyncErrorsList(mooring: Mooring, modifier: Modifier = Modifier) {
     suspend fun load() {
         errors = try {
             mooring.syncErrors()
-        } catch (_: MooringException.Closed) {
+        } catch (closed: MooringException.Closed) {
             emptyList()
         }
     }
@@ -102,7 +102,7 @@ fun SyncErrorsList(mooring: Mooring, modifier: Modifier = Modifier) {
     fun act(block: suspend () -> Unit) = scope.launch {
         try {
             block()
-        } catch (_: MooringException) {
+        } catch (refused: MooringException) {
             // The row stays in the list (the reload shows what is left); nothing to add here.
         }
         reloads++
