@@ -41,13 +41,18 @@ class ClosedInstanceTests {
         server = DevServer(seedRows = 30)
     }
 
+    private val dirs = mutableListOf<java.io.File>()
+
     @AfterAll
-    fun stop() = server.close()
+    fun stop() {
+        server.close()
+        dirs.forEach { it.deleteRecursively() }
+    }
 
     private fun synced(): Mooring = runBlocking {
         val m = Mooring.open(
             serverUrl = server.rootUrl,
-            dataDir = Files.createTempDirectory("mooring-ui-closed-").toFile(),
+            dataDir = Files.createTempDirectory("mooring-ui-closed-").toFile().also { dirs += it },
             account = "dev-user",
             profile = OfflineProfile.profile(SAMPLE_PROFILE),
             tokens = { server.token },

@@ -94,6 +94,7 @@ class PlayerXvfbTest {
                 assertTrue(onServer != null && onServer.contains("555-0199"), "the server's row: $onServer")
             } finally {
                 SwingUtilities.invokeAndWait { window.dispose() } // closes the Mooring too
+                args.dataDir.deleteRecursively()
             }
         }
     }
