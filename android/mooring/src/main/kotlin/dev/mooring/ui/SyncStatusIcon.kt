@@ -1,6 +1,8 @@
 // The sync status icon for a top app bar: six states, each its own Material
 // icon and content description (from the pure model, SyncStatusUi.kt); a tap
-// opens a dialog with the core's title and description.
+// opens a sheet with the core's title and description.
+// Shared: no android.* import, compiled for Android (android/mooring) and for
+// the desktop JVM (android/desktop, scripts/test-ui renders every state).
 package dev.mooring.ui
 
 import androidx.compose.animation.core.LinearEasing
@@ -9,6 +11,7 @@ import androidx.compose.animation.core.animateFloat
 import androidx.compose.animation.core.infiniteRepeatable
 import androidx.compose.animation.core.rememberInfiniteTransition
 import androidx.compose.animation.core.tween
+import androidx.compose.foundation.layout.sizeIn
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.CloudDone
 import androidx.compose.material.icons.filled.CloudOff
@@ -25,35 +28,46 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
-import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.draw.rotate
 import androidx.compose.ui.graphics.Color
 import androidx.compose.ui.graphics.vector.ImageVector
+import androidx.compose.ui.unit.dp
 import dev.mooring.Mooring
 import dev.mooring.ffi.SyncIcon
 import dev.mooring.ffi.SyncStatus
+import dev.mooring.ui.model.StatusIconModel
 import dev.mooring.ui.model.iconModel
-import kotlinx.coroutines.flow.conflate
 
-/** Collects [mooring]'s status while composed (the Rust listener goes when it leaves). */
+/**
+ * Collects [mooring]'s status as state while composed (the Rust listener goes
+ * when it leaves). A closed instance (after `close()` or `signOut()`) has no
+ * status: nothing is drawn, nothing throws (see [statusAsState]).
+ * [onShowErrors]: the sheet of the error icon offers "Review" when given.
+ */
 @Composable
-fun SyncStatusIcon(mooring: Mooring, modifier: Modifier = Modifier) {
-    val flow = remember(mooring) { mooring.status.conflate() }
-    val status by flow.collectAsState(initial = remember(mooring) { mooring.currentStatus })
-    SyncStatusIcon(status, modifier)
+fun SyncStatusIcon(mooring: Mooring, modifier: Modifier = Modifier, onShowErrors: (() -> Unit)? = null) {
+    val status by mooring.statusAsState()
+    status?.let { SyncStatusIcon(it, modifier, onShowErrors) }
 }
 
+/** [initiallyOpen]: the sheet shows without a tap (previews, the golden images). */
 @Composable
-fun SyncStatusIcon(status: SyncStatus, modifier: Modifier = Modifier) {
-    val model = remember(status) { status.iconModel() }
-    var open by rememberSaveable { mutableStateOf(false) }
-    IconButton(onClick = { open = true }, modifier = modifier) {
+fun SyncStatusIcon(
+    status: SyncStatus,
+    modifier: Modifier = Modifier,
+    onShowErrors: (() -> Unit)? = null,
+    initiallyOpen: Boolean = false,
+) {
+    val model = status.iconModel()
+    var open by rememberSaveable { mutableStateOf(initiallyOpen) }
+    // 48 dp: the touch target Material and the accessibility guidelines ask for,
+    // whatever IconButton's own default is in a given Compose version.
+    IconButton(onClick = { open = true }, modifier = modifier.sizeIn(minWidth = 48.dp, minHeight = 48.dp)) {
         BadgedBox(badge = { model.badge?.let { Badge { Text(it) } } }) {
             val angle = if (model.animated) {
                 val spin = rememberInfiniteTransition(label = "sync")
@@ -70,14 +84,25 @@ fun SyncStatusIcon(status: SyncStatus, modifier: Modifier = Modifier) {
         }
     }
     if (open) {
-        AlertDialog(
-            onDismissRequest = { open = false },
-            icon = { Icon(model.icon.vector(), contentDescription = null, tint = model.icon.tint()) },
-            title = { Text(model.title) },
-            text = { Text(model.description) },
-            confirmButton = { TextButton(onClick = { open = false }) { Text("OK") } },
+        SyncStatusSheet(
+            model,
+            onDismiss = { open = false },
+            onShowErrors = onShowErrors?.takeIf { status.syncErrors > 0uL }?.let { show -> { open = false; show() } },
         )
     }
+}
+
+/** What a tap on the icon shows: the icon again, the core's title and description. */
+@Composable
+fun SyncStatusSheet(model: StatusIconModel, onDismiss: () -> Unit, onShowErrors: (() -> Unit)? = null) {
+    AlertDialog(
+        onDismissRequest = onDismiss,
+        icon = { Icon(model.icon.vector(), contentDescription = null, tint = model.icon.tint()) },
+        title = { Text(model.title) },
+        text = { Text(model.description) },
+        confirmButton = { TextButton(onClick = onDismiss) { Text("OK") } },
+        dismissButton = onShowErrors?.let { show -> { TextButton(onClick = show) { Text("Review") } } },
+    )
 }
 
 fun SyncIcon.vector(): ImageVector = when (this) {
@@ -90,7 +115,7 @@ fun SyncIcon.vector(): ImageVector = when (this) {
 }
 
 @Composable
-private fun SyncIcon.tint(): Color = when (this) {
+internal fun SyncIcon.tint(): Color = when (this) {
     SyncIcon.ERROR -> MaterialTheme.colorScheme.error
     SyncIcon.WARNING -> Color(0xFFB26A00) // amber that passes contrast on light surfaces
     else -> MaterialTheme.colorScheme.onSurface

@@ -1,58 +1,21 @@
-// One screen: the loading screen until the first sync completes, then the
-// accounts list with the status icon in the top bar. Writes go to the
-// mirror at once and upload when the server is reachable.
+// The Android host: opens Mooring (SampleApp) and shows the shared screens
+// (SampleScreens.kt, also run on the desktop by android/desktop). Nothing
+// here but the Activity and the opening state.
 package dev.mooring.sample
 
 import android.os.Bundle
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
-import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Box
-import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.fillMaxSize
-import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.lazy.LazyColumn
-import androidx.compose.foundation.lazy.items
-import androidx.compose.material.icons.Icons
-import androidx.compose.material.icons.filled.Add
-import androidx.compose.material.icons.filled.Delete
-import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.CircularProgressIndicator
-import androidx.compose.material3.ExperimentalMaterial3Api
-import androidx.compose.material3.FloatingActionButton
-import androidx.compose.material3.HorizontalDivider
-import androidx.compose.material3.Icon
-import androidx.compose.material3.IconButton
-import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
-import androidx.compose.material3.OutlinedTextField
-import androidx.compose.material3.Scaffold
-import androidx.compose.material3.SnackbarHost
-import androidx.compose.material3.SnackbarHostState
 import androidx.compose.material3.Text
-import androidx.compose.material3.TextButton
-import androidx.compose.material3.TopAppBar
-import androidx.compose.runtime.Composable
-import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.produceState
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
-import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import dev.mooring.Mooring
-import dev.mooring.Row
-import dev.mooring.ffi.MooringException
-import dev.mooring.ffi.Query
-import dev.mooring.ffi.SortKey
-import dev.mooring.text
-import dev.mooring.ui.InitialSyncScreen
-import dev.mooring.ui.SyncStatusIcon
-import kotlinx.coroutines.flow.conflate
-import kotlinx.coroutines.launch
 
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -63,99 +26,9 @@ class MainActivity : ComponentActivity() {
                 val mooring by produceState<Result<Mooring>?>(null) { value = runCatching { app.mooring() } }
                 when (val m = mooring) {
                     null -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
-                    else -> m.fold({ Root(it) }, { Text("Could not open the data: ${it.message}") })
+                    else -> m.fold({ SampleRoot(it) }, { Text("Could not open the data: ${it.message}") })
                 }
             }
         }
     }
-}
-
-@Composable
-private fun Root(mooring: Mooring) {
-    val flow = remember(mooring) { mooring.status.conflate() }
-    val status by flow.collectAsStateWithLifecycle(initialValue = remember(mooring) { mooring.currentStatus })
-    if (!status.initialSyncComplete) {
-        val scope = rememberCoroutineScope()
-        InitialSyncScreen(status, onRetry = { scope.launch { runCatching { mooring.syncNow() } } })
-    } else {
-        Accounts(mooring)
-    }
-}
-
-@OptIn(ExperimentalMaterial3Api::class)
-@Composable
-private fun Accounts(mooring: Mooring) {
-    val query = remember { Query("accounts", emptyList(), listOf(SortKey("name", false)), null, null) }
-    val rowsFlow = remember(mooring) { mooring.watch(query) }
-    val rows by rowsFlow.collectAsStateWithLifecycle(initialValue = emptyList())
-    var editing by remember { mutableStateOf<Row?>(null) }
-    var creating by remember { mutableStateOf(false) }
-    val snackbar = remember { SnackbarHostState() }
-    val scope = rememberCoroutineScope()
-    fun act(block: suspend () -> Unit) = scope.launch {
-        try {
-            block()
-        } catch (e: MooringException) {
-            snackbar.showSnackbar(if (e is MooringException.Validation) "Check ${e.field ?: "the values"}" else "Not saved: ${e::class.simpleName}")
-        }
-    }
-
-    Scaffold(
-        topBar = { TopAppBar(title = { Text("Accounts") }, actions = { SyncStatusIcon(mooring) }) },
-        floatingActionButton = {
-            FloatingActionButton(onClick = { creating = true }) { Icon(Icons.Filled.Add, contentDescription = "New account") }
-        },
-        snackbarHost = { SnackbarHost(snackbar) },
-    ) { padding ->
-        LazyColumn(Modifier.padding(padding)) {
-            items(rows, key = { it.text("accountid")!! }) { row ->
-                ListItem(
-                    headlineContent = { Text(row.text("name") ?: "(no name)") },
-                    supportingContent = { row.text("telephone1")?.let { Text(it) } },
-                    trailingContent = {
-                        IconButton(onClick = { act { mooring.delete("accounts", row.text("accountid")!!) } }) {
-                            Icon(Icons.Filled.Delete, contentDescription = "Delete ${row.text("name") ?: "account"}")
-                        }
-                    },
-                    modifier = Modifier.clickable { editing = row },
-                )
-                HorizontalDivider()
-            }
-        }
-    }
-
-    if (creating || editing != null) {
-        val row = editing
-        AccountDialog(
-            initialName = row?.text("name").orEmpty(),
-            initialPhone = row?.text("telephone1").orEmpty(),
-            onDismiss = { creating = false; editing = null },
-            onSave = { name, phone ->
-                creating = false
-                editing = null
-                val values = mapOf("name" to name, "telephone1" to phone.ifBlank { null })
-                act {
-                    if (row == null) mooring.create("accounts", values) else mooring.update("accounts", row.text("accountid")!!, values)
-                }
-            },
-        )
-    }
-}
-
-@Composable
-private fun AccountDialog(initialName: String, initialPhone: String, onDismiss: () -> Unit, onSave: (String, String) -> Unit) {
-    var name by remember { mutableStateOf(initialName) }
-    var phone by remember { mutableStateOf(initialPhone) }
-    AlertDialog(
-        onDismissRequest = onDismiss,
-        title = { Text(if (initialName.isEmpty()) "New account" else "Edit account") },
-        text = {
-            Column {
-                OutlinedTextField(name, { name = it }, label = { Text("Name") }, singleLine = true)
-                OutlinedTextField(phone, { phone = it }, label = { Text("Phone") }, singleLine = true)
-            }
-        },
-        confirmButton = { TextButton(onClick = { onSave(name.trim(), phone.trim()) }, enabled = name.isNotBlank()) { Text("Save") } },
-        dismissButton = { TextButton(onClick = onDismiss) { Text("Cancel") } },
-    )
 }

@@ -19,9 +19,6 @@ import java.io.File
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 
-private const val PROFILE = """{"tables":[
-  {"name":"accounts","columns":["name","telephone1","address1_city"],"rows":"all"}]}"""
-
 class SampleApp : Application(), MooringHost {
     private val lock = Mutex()
     private var instance: Mooring? = null
@@ -49,7 +46,7 @@ class SampleApp : Application(), MooringHost {
                 dataDir = File(filesDir, "mooring"),
                 // A real app: MSAL's home account id; tokens from MSAL's acquireTokenSilent.
                 account = "dev-user",
-                profile = OfflineProfile.profile(PROFILE),
+                profile = OfflineProfile.profile(SAMPLE_PROFILE),
                 tokens = { BuildConfig.MOORING_DEV_TOKEN },
                 encryptionKey = KeystoreKeyProvider(this),
                 options = MooringOptions(hostOnline = online, metered = metered),

@@ -70,6 +70,10 @@ data class InitialSyncModel(
     val tablesText: String?,
     /** "About 2 minutes left"; null until core can estimate. */
     val etaText: String?,
+    /** "12.4 MB downloaded"; null before the first byte. */
+    val bytesText: String? = null,
+    /** Started, not finished, not running now (offline, paused, waiting to retry): the bar stays where it was. */
+    val paused: Boolean = false,
     /** Core's title/description of the current status (the offline case says why). */
     val title: String,
     val description: String,
@@ -87,7 +91,10 @@ fun SyncStatus.initialSyncModel(locale: Locale = Locale.getDefault()): InitialSy
             "${numbers.format(it.rowsDone.toLong())} of ${numbers.format(it.rowsTotal.toLong())} rows"
         },
         tablesText = p?.takeIf { it.tablesTotal > 0u }?.let { "${it.tablesDone} of ${it.tablesTotal} tables" },
-        etaText = p?.etaSecs?.let { etaText(it.toLong()) },
+        // No ETA while paused: the last estimate describes a download that is not happening.
+        etaText = p?.etaSecs?.takeIf { phase == SyncPhase.INITIAL_SYNC }?.let { etaText(it.toLong()) },
+        bytesText = p?.bytes?.takeIf { it > 0uL }?.let { "${bytesText(it.toLong(), locale)} downloaded" },
+        paused = !initialSyncComplete && p != null && phase != SyncPhase.INITIAL_SYNC,
         title = title,
         description = description,
         running = phase == SyncPhase.INITIAL_SYNC,
@@ -97,6 +104,14 @@ fun SyncStatus.initialSyncModel(locale: Locale = Locale.getDefault()): InitialSy
 /** rows done / total, clamped to 0..1 (the total is the server's estimate; more rows can arrive). */
 fun progressFraction(done: ULong, total: ULong): Float =
     if (total == 0uL) 0f else (done.toDouble() / total.toDouble()).coerceIn(0.0, 1.0).toFloat()
+
+/** Decimal units (what file managers show), one decimal from MB up. */
+fun bytesText(bytes: Long, locale: Locale = Locale.getDefault()): String = when {
+    bytes < 1_000 -> "$bytes B"
+    bytes < 1_000_000 -> "${(bytes + 500) / 1_000} kB"
+    bytes < 1_000_000_000 -> String.format(locale, "%.1f MB", bytes / 1e6)
+    else -> String.format(locale, "%.1f GB", bytes / 1e9)
+}
 
 /** Rounded the way people say it: no false precision on a loading screen. */
 fun etaText(secs: Long): String = when {
