@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mooring_core::status::{Connectivity as CC, Event, Activity, Progress, StatusMachine};
+use mooring_core::status::{Activity, Connectivity as CC, Event, Progress, StatusMachine};
 use mooring_core::{Error as E, KeyProblem, WriteError as W};
 use mooring_ffi::{
     Connectivity, InitialSyncProgress, MooringError, StatusWarning, SyncFailure, SyncIcon,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mooring_core::remote::TokenProvider;
-use mooring_core::status::{Connectivity, Activity};
+use mooring_core::status::{Activity, Connectivity};
 use mooring_core::{
     Icon, Mooring, MooringConfig, Profile, Query, ScheduleConfig, Secret, SyncStatus,
 };

@@ -2,7 +2,7 @@
 //! pending=<n> errors=<n> ...`, parsed by tests) and the live line a person
 //! reads (icon glyph and colour, pending count, last sync).
 
-use mooring_core::status::{Connectivity, Activity};
+use mooring_core::status::{Activity, Connectivity};
 use mooring_core::{Icon, SyncStatus};
 
 /// `status icon=<icon> pending=<n> errors=<n> canvas=<..> connectivity=<..>

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use mooring_core::Error;
 use mooring_core::profile::Profile;
-use mooring_core::store::{TablePhase, Store};
+use mooring_core::store::{Store, TablePhase};
 use mooring_core::sync::SyncEngine;
 
 const ALL_TABLES: &str = r#"{"tables":[

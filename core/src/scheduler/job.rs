@@ -17,7 +17,7 @@ use crate::connectivity::Prober;
 use crate::error::{Error, Result};
 use crate::outbox::Outbox;
 use crate::remote::Remote;
-use crate::status::{self, Connectivity, Event, Activity};
+use crate::status::{self, Activity, Connectivity, Event};
 use crate::store::Store;
 use crate::sync::{Progress, ProgressFn, SyncEngine, SyncKind};
 

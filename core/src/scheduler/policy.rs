@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use crate::error::Error;
-use crate::status::{Connectivity, Event, Failure, Activity};
+use crate::status::{Activity, Connectivity, Event, Failure};
 
 /// Timings of the scheduler. The defaults suit a phone; tests and the demo
 /// shorten them (nothing in the scheduler sleeps longer than these say).

@@ -3,7 +3,7 @@
 //! status's own fields, which carry no server text and no secrets.
 
 use super::{
-    Connectivity, Failure, Icon, Activity, ResponseProblem, SyncStatus, UnreachableReason, Warning,
+    Activity, Connectivity, Failure, Icon, ResponseProblem, SyncStatus, UnreachableReason, Warning,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,7 +268,7 @@ fn pending_suffix(pending: u64) -> String {
 
 #[cfg(test)]
 mod bad_response_tests {
-    use super::super::{Event, Failure, Activity, ResponseProblem, StatusMachine};
+    use super::super::{Activity, Event, Failure, ResponseProblem, StatusMachine};
 
     /// Each kind of nonsense has its own stable key and says what came
     /// back; a later success clears it.

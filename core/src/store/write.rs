@@ -130,7 +130,12 @@ impl Store {
     /// Key-only pass of a filtered table: rows whose keys the server still
     /// lists under the filter move to `generation`; a later sweep removes
     /// the rest. Returns how many keys matched a mirror row.
-    pub(crate) fn mark_present(&self, t: &ResolvedTable, keys: &[String], generation: i64) -> Result<u64> {
+    pub(crate) fn mark_present(
+        &self,
+        t: &ResolvedTable,
+        keys: &[String],
+        generation: i64,
+    ) -> Result<u64> {
         let mut w = self.writer()?;
         let tx = w.transaction()?;
         let mut n = 0;

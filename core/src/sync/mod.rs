@@ -19,7 +19,7 @@ use tracing::info;
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ResolvedProfile, ResolvedTable};
 use crate::remote::Remote;
-use crate::store::{Migration, TablePhase, Store, TableState};
+use crate::store::{Migration, Store, TablePhase, TableState};
 use progress::Tracker;
 
 /// What one run did; the CLI prints it as its summary line.
