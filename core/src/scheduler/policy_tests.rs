@@ -95,6 +95,29 @@ fn failed(e: Error) -> Input {
     }
 }
 
+/// A probe answers "reachable": a full run starts, then the status hears.
+fn reachable_starts_a_full_run(at: u64, view: StatusView, announce: Activity) -> Step {
+    on(
+        at,
+        view,
+        probed(REACHABLE),
+        vec![
+            start(Plan::FULL, Some(announce)),
+            status(Event::Probed(REACHABLE)),
+        ],
+    )
+}
+
+/// A run ends well: its reporting stops, whoever waited for it is told Ok.
+fn ends_ok(at: u64, view: StatusView, input: Input) -> Step {
+    on(
+        at,
+        view,
+        input,
+        vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
+    )
+}
+
 fn start(plan: Plan, announce: Option<Activity>) -> Action {
     Action::StartSync { plan, announce }
 }
@@ -120,15 +143,7 @@ fn first_sync(t0: Instant) -> Vec<Step> {
     let _ = t0;
     vec![
         poll(0, view(CHECKING, false), vec![Action::StartProbe]),
-        on(
-            10,
-            view(CHECKING, false),
-            probed(REACHABLE),
-            vec![
-                start(Plan::FULL, Some(Activity::InitialSync)),
-                status(Event::Probed(REACHABLE)),
-            ],
-        ),
+        reachable_starts_a_full_run(10, view(CHECKING, false), Activity::InitialSync),
     ]
 }
 
@@ -150,15 +165,7 @@ fn cases(t0: Instant) -> Vec<Case> {
             name: "a synced mirror reopened: probe, then a full run (want_full at open)",
             steps: vec![
                 poll(0, view(CHECKING, true), vec![Action::StartProbe]),
-                on(
-                    5,
-                    view(CHECKING, true),
-                    probed(REACHABLE),
-                    vec![
-                        start(Plan::FULL, Some(Activity::DeltaSync)),
-                        status(Event::Probed(REACHABLE)),
-                    ],
-                ),
+                reachable_starts_a_full_run(5, view(CHECKING, true), Activity::DeltaSync),
             ],
             deadline: Some(None),
         },
@@ -166,11 +173,10 @@ fn cases(t0: Instant) -> Vec<Case> {
             name: "the run ends: the next delta and the periodic probe are timed",
             steps: {
                 let mut s = first_sync(t0);
-                s.push(on(
+                s.push(ends_ok(
                     100,
                     view(REACHABLE, true),
                     synced(Some(at(30_000))),
-                    vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
                 ));
                 s.push(poll(200, view(REACHABLE, true), vec![]));
                 s
@@ -182,11 +188,10 @@ fn cases(t0: Instant) -> Vec<Case> {
             name: "a table falls due: a delta of the due tables",
             steps: {
                 let mut s = first_sync(t0);
-                s.push(on(
+                s.push(ends_ok(
                     100,
                     view(REACHABLE, true),
                     synced(Some(at(30_000))),
-                    vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
                 ));
                 s.push(poll(29_999, view(REACHABLE, true), vec![]));
                 s.push(poll(
@@ -202,12 +207,7 @@ fn cases(t0: Instant) -> Vec<Case> {
             name: "a local write uploads after the debounce, alone",
             steps: {
                 let mut s = first_sync(t0);
-                s.push(on(
-                    100,
-                    view(REACHABLE, true),
-                    synced(None),
-                    vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
-                ));
+                s.push(ends_ok(100, view(REACHABLE, true), synced(None)));
                 s.push(on(
                     1_000,
                     view(REACHABLE, true),
@@ -234,23 +234,13 @@ fn cases(t0: Instant) -> Vec<Case> {
                     req(Request::SyncNow { waits: true }),
                     vec![Action::Wait(WaitFor::NextRun)],
                 ));
-                s.push(on(
-                    100,
-                    view(REACHABLE, true),
-                    synced(None),
-                    vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
-                ));
+                s.push(ends_ok(100, view(REACHABLE, true), synced(None)));
                 s.push(poll(
                     101,
                     view(REACHABLE, true),
                     vec![start(Plan::FULL, Some(Activity::DeltaSync))],
                 ));
-                s.push(on(
-                    200,
-                    view(REACHABLE, true),
-                    synced(None),
-                    vec![Action::EndJob, answer(Waiters::ThisRun, Reply::Ok)],
-                ));
+                s.push(ends_ok(200, view(REACHABLE, true), synced(None)));
                 s
             },
             deadline: None,
@@ -298,14 +288,10 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s.push(on(60, view(REACHABLE, false), req(Request::Resume), vec![]));
                 s.push(poll(60, view(REACHABLE, false), vec![Action::StartProbe]));
-                s.push(on(
+                s.push(reachable_starts_a_full_run(
                     70,
                     view(REACHABLE, false),
-                    probed(REACHABLE),
-                    vec![
-                        start(Plan::FULL, Some(Activity::InitialSync)),
-                        status(Event::Probed(REACHABLE)),
-                    ],
+                    Activity::InitialSync,
                 ));
                 s
             },
@@ -480,15 +466,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     vec![],
                 ),
                 poll(30, view(REACHABLE, true), vec![Action::StartProbe]),
-                on(
-                    40,
-                    view(REACHABLE, true),
-                    probed(REACHABLE),
-                    vec![
-                        start(Plan::FULL, Some(Activity::DeltaSync)),
-                        status(Event::Probed(REACHABLE)),
-                    ],
-                ),
+                reachable_starts_a_full_run(40, view(REACHABLE, true), Activity::DeltaSync),
             ],
             deadline: Some(None),
         },
