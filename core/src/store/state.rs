@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 /// Where a table stands in its baseline download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TablePhase {
     /// Downloading the baseline; `next_link` (if any) continues it.
     Initial,
