@@ -70,7 +70,7 @@ pub(crate) fn spawn(
     let (tx, rx) = mpsc::unbounded_channel();
     let runner = runner::Runner::new(
         parts.hub,
-        policy::Policy::new(parts.cfg),
+        policy::Policy::new(parts.cfg, fastrand::u64(..)),
         prober,
         parts.source,
         rx,

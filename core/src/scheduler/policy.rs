@@ -49,7 +49,9 @@ impl Default for ScheduleConfig {
 }
 
 impl ScheduleConfig {
-    /// Backoff for the n-th consecutive failure (n >= 1), capped.
+    /// Backoff for the n-th consecutive failure (n >= 1), capped: the
+    /// longest a retry waits. The policy waits a random part of it (see
+    /// `Policy::retry_wait`).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .retry_base
@@ -240,10 +242,16 @@ pub(crate) struct Policy {
     /// while a run was going (answered by the run after it).
     waiting: usize,
     waiting_next: usize,
+    /// Spreads retries ("equal jitter"): phones that lost the same server
+    /// at the same moment do not all come back at the same moment. Seeded
+    /// by the caller, so the policy stays deterministic under test.
+    rng: fastrand::Rng,
 }
 
 impl Policy {
-    pub fn new(cfg: ScheduleConfig) -> Policy {
+    /// `seed`: of the retry jitter (random per app in the runner, fixed in
+    /// tests).
+    pub fn new(cfg: ScheduleConfig, seed: u64) -> Policy {
         Policy {
             cfg,
             job: None,
@@ -261,7 +269,18 @@ impl Policy {
             sync_attempt: 0,
             waiting: 0,
             waiting_next: 0,
+            rng: fastrand::Rng::with_seed(seed),
         }
+    }
+
+    /// The wait before the n-th retry: between half of the backoff and all
+    /// of it, at random ("equal jitter": never less than half, so a retry
+    /// storm cannot form, and never in step across a fleet).
+    fn retry_wait(&mut self, attempt: u32) -> Duration {
+        let cap = self.cfg.backoff(attempt);
+        let half = cap / 2;
+        let spread = (cap - half).as_millis() as u64;
+        half + Duration::from_millis(self.rng.u64(0..=spread))
     }
 
     pub fn config(&self) -> &ScheduleConfig {
@@ -566,7 +585,7 @@ impl Policy {
                     Connectivity::Throttled { retry_after_secs } => {
                         Duration::from_secs(retry_after_secs.max(1))
                     }
-                    _ => self.cfg.backoff(self.probe_attempt),
+                    _ => self.retry_wait(self.probe_attempt),
                 };
                 info!(?other, ?wait, "server not reachable; probing again later");
                 self.probe_retry_at = Some(now + wait);
@@ -615,7 +634,7 @@ impl Policy {
         match e {
             Error::Network(_) => {
                 self.probe_attempt = 1;
-                self.probe_retry_at = Some(now + self.cfg.backoff(1));
+                self.probe_retry_at = Some(now + self.retry_wait(1));
                 Failure::Offline
             }
             Error::Throttled { retry_after, .. } => {
@@ -627,7 +646,8 @@ impl Policy {
             }
             Error::Auth(_) | Error::TokenProvider(_) => {
                 self.probe_attempt += 1;
-                self.probe_retry_at = Some(now + self.cfg.backoff(self.probe_attempt));
+                let wait = self.retry_wait(self.probe_attempt);
+                self.probe_retry_at = Some(now + wait);
                 Failure::Auth
             }
             Error::Store(_) | Error::Io(_) => {
@@ -636,7 +656,7 @@ impl Policy {
             }
             _ => {
                 self.sync_attempt += 1;
-                let wait = self.cfg.backoff(self.sync_attempt);
+                let wait = self.retry_wait(self.sync_attempt);
                 self.sync_retry_at = Some(now + wait);
                 Failure::Transient {
                     attempt: self.sync_attempt,

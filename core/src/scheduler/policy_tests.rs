@@ -133,8 +133,18 @@ fn answer(to: Waiters, reply: Reply) -> Action {
 struct Case {
     name: &'static str,
     steps: Vec<Step>,
-    /// Checked after the last step: when the runner must wake next (ms).
-    deadline: Option<Option<u64>>,
+    /// Checked after the last step: when the runner must wake next.
+    deadline: Deadline,
+}
+
+enum Deadline {
+    Unchecked,
+    /// Only an input can wake the runner.
+    Never,
+    /// At this many ms after the start.
+    At(u64),
+    /// A jittered retry: somewhere in this range (ms, inclusive).
+    Between(u64, u64),
 }
 
 /// The first launch reaching a server and syncing everything, as steps a
@@ -154,12 +164,12 @@ fn cases(t0: Instant) -> Vec<Case> {
         Case {
             name: "first launch: probe, then a full initial sync before 'reachable'",
             steps: first_sync(t0),
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "offline: nothing runs and nothing wakes the runner",
             steps: vec![poll(0, view(OFFLINE, true), vec![])],
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "a synced mirror reopened: probe, then a full run (want_full at open)",
@@ -167,7 +177,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 poll(0, view(CHECKING, true), vec![Action::StartProbe]),
                 reachable_starts_a_full_run(5, view(CHECKING, true), Activity::DeltaSync),
             ],
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "the run ends: the next delta and the periodic probe are timed",
@@ -182,7 +192,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s
             },
             // The delta at 30 s comes before the probe at 100 ms + 60 s.
-            deadline: Some(Some(30_000)),
+            deadline: Deadline::At(30_000),
         },
         Case {
             name: "a table falls due: a delta of the due tables",
@@ -201,7 +211,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "a local write uploads after the debounce, alone",
@@ -222,7 +232,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "sync_now during a run waits for the next run, which then starts",
@@ -243,7 +253,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s.push(ends_ok(200, view(REACHABLE, true), synced(None)));
                 s
             },
-            deadline: None,
+            deadline: Deadline::Unchecked,
         },
         Case {
             name: "sync_now paused or offline is refused at once",
@@ -274,7 +284,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ),
                 poll(4, view(REACHABLE, true), vec![]),
             ],
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "pause cancels the run; resume probes, then syncs everything",
@@ -295,7 +305,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "the OS goes offline mid-run: cancelled, waiters told at once",
@@ -316,7 +326,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s.push(poll(40, view(OFFLINE, false), vec![]));
                 s
             },
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "an unreachable server is probed again with doubling backoff",
@@ -331,7 +341,8 @@ fn cases(t0: Instant) -> Vec<Case> {
                         answer(Waiters::All, Reply::NotConnected),
                     ],
                 ),
-                poll(10 + BASE - 1, view(UNREACHABLE, true), vec![]),
+                // The first retry: between half the base and all of it.
+                poll(10 + BASE / 2 - 1, view(UNREACHABLE, true), vec![]),
                 poll(10 + BASE, view(UNREACHABLE, true), vec![Action::StartProbe]),
                 on(
                     6_000,
@@ -343,7 +354,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     ],
                 ),
             ],
-            deadline: Some(Some(6_000 + 2 * BASE)),
+            deadline: Deadline::Between(6_000 + BASE, 6_000 + 2 * BASE),
         },
         Case {
             name: "a throttled probe waits exactly the server's Retry-After",
@@ -363,7 +374,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     ],
                 ),
             ],
-            deadline: Some(Some(10 + 42_000)),
+            deadline: Deadline::At(10 + 42_000),
         },
         Case {
             name: "a network error mid-sync: offline failure, probe after the first backoff",
@@ -386,7 +397,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s
             },
             // probe_at (10 + interval) is later than the retry.
-            deadline: Some(Some(100 + BASE)),
+            deadline: Deadline::Between(100 + BASE / 2, 100 + BASE),
         },
         Case {
             name: "a storage failure waits the longest backoff before syncing again",
@@ -426,7 +437,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s
             },
             // The next periodic probe comes before the retry (100 + CAP).
-            deadline: Some(Some(20 + 2 * INTERVAL)),
+            deadline: Deadline::At(20 + 2 * INTERVAL),
         },
         Case {
             name: "another user: an error, no sync until a probe shows the mirror's user",
@@ -468,7 +479,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 poll(30, view(REACHABLE, true), vec![Action::StartProbe]),
                 reachable_starts_a_full_run(40, view(REACHABLE, true), Activity::DeltaSync),
             ],
-            deadline: Some(None),
+            deadline: Deadline::Never,
         },
         Case {
             name: "Wi-Fi only on a metered network: callers told, nothing runs",
@@ -489,7 +500,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     vec![answer(Waiters::All, Reply::WaitingForWifi)],
                 ),
             ],
-            deadline: None,
+            deadline: Deadline::Unchecked,
         },
         Case {
             name: "a stopped job's late end says nothing",
@@ -507,7 +518,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: None,
+            deadline: Deadline::Unchecked,
         },
         Case {
             name: "a job that panicked: its reporting stops, its waiters get an error",
@@ -530,7 +541,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: None,
+            deadline: Deadline::Unchecked,
         },
         Case {
             name: "close cancels the run and answers everyone",
@@ -544,7 +555,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 ));
                 s
             },
-            deadline: None,
+            deadline: Deadline::Unchecked,
         },
     ]
 }
@@ -553,7 +564,7 @@ fn cases(t0: Instant) -> Vec<Case> {
 fn every_case_gives_the_expected_actions() {
     let t0 = Instant::now();
     for case in cases(t0) {
-        let mut policy = Policy::new(cfg());
+        let mut policy = Policy::new(cfg(), 7);
         let mut last_view = view(OFFLINE, false);
         for (i, step) in case.steps.into_iter().enumerate() {
             let now = t0 + Duration::from_millis(step.at);
@@ -564,11 +575,18 @@ fn every_case_gives_the_expected_actions() {
             assert_eq!(got, step.expect, "{}: step {i}", case.name);
             last_view = step.view;
         }
-        if let Some(want) = case.deadline {
-            let got = policy
-                .deadline(&last_view)
-                .map(|d| d.duration_since(t0).as_millis() as u64);
-            assert_eq!(got, want, "{}: deadline", case.name);
+        let got = policy
+            .deadline(&last_view)
+            .map(|d| d.duration_since(t0).as_millis() as u64);
+        match case.deadline {
+            Deadline::Unchecked => {}
+            Deadline::Never => assert_eq!(got, None, "{}: deadline", case.name),
+            Deadline::At(ms) => assert_eq!(got, Some(ms), "{}: deadline", case.name),
+            Deadline::Between(lo, hi) => assert!(
+                got.is_some_and(|ms| (lo..=hi).contains(&ms)),
+                "{}: deadline {got:?} not in {lo}..={hi}",
+                case.name
+            ),
         }
     }
 }
@@ -588,7 +606,7 @@ fn backoff_doubles_up_to_the_cap() {
 #[test]
 fn upload_now_waits_for_an_upload_only_run_and_sync_now_for_a_full_one() {
     let t0 = Instant::now();
-    let mut policy = Policy::new(cfg());
+    let mut policy = Policy::new(cfg(), 7);
     for step in first_sync(t0) {
         let now = t0 + Duration::from_millis(step.at);
         match step.what {
@@ -617,5 +635,54 @@ fn upload_now_waits_for_an_upload_only_run_and_sync_now_for_a_full_one() {
     assert_eq!(
         policy.poll(now, &done),
         vec![start(Plan::FULL, Some(Activity::DeltaSync))]
+    );
+}
+
+/// A fleet that lost the same server at the same moment: each phone's
+/// retries fall somewhere between half the backoff and all of it, and the
+/// phones do not retry in step.
+#[test]
+fn retries_are_spread_between_half_the_backoff_and_all_of_it() {
+    let t0 = Instant::now();
+    let mut firsts = Vec::new();
+    for seed in 0..50 {
+        let mut policy = Policy::new(cfg(), seed);
+        policy.poll(t0, &view(CHECKING, true));
+        policy.on(probed(UNREACHABLE), t0, &view(CHECKING, true));
+        let first = policy
+            .deadline(&view(UNREACHABLE, true))
+            .map(|d| d.duration_since(t0).as_millis() as u64)
+            .expect("a retry is timed");
+        assert!(
+            (BASE / 2..=BASE).contains(&first),
+            "seed {seed}: {first} ms"
+        );
+        firsts.push(first);
+        // Later failures double the range, up to the cap.
+        let mut now = t0;
+        for attempt in 2..=9 {
+            now += Duration::from_millis(CAP);
+            assert_eq!(
+                policy.poll(now, &view(UNREACHABLE, true)),
+                vec![Action::StartProbe]
+            );
+            policy.on(probed(UNREACHABLE), now, &view(UNREACHABLE, true));
+            let wait = policy
+                .deadline(&view(UNREACHABLE, true))
+                .map(|d| d.duration_since(now).as_millis() as u64)
+                .unwrap();
+            let cap = cfg().backoff(attempt).as_millis() as u64;
+            assert!(
+                (cap / 2..=cap).contains(&wait),
+                "seed {seed}, attempt {attempt}: {wait} ms"
+            );
+        }
+    }
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert!(
+        firsts.len() > 40,
+        "50 phones, only {} distinct first retries",
+        firsts.len()
     );
 }
