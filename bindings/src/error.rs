@@ -142,6 +142,12 @@ impl From<E> for MooringError {
             E::WrongKey(p) => MooringError::WrongKey {
                 reason: p.to_string(),
             },
+            E::NewerDatabase { found, supported } => MooringError::Storage {
+                reason: format!(
+                    "the local database was written by a newer version of the app \
+                     (schema {found}, this build knows up to {supported}): update the app"
+                ),
+            },
             E::WrongUser { .. } => MooringError::WrongUser,
             E::PendingChangesWouldBeLost { count } => MooringError::PendingChanges { count },
             E::InsecureUrl(_) => validation(

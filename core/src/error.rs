@@ -86,6 +86,14 @@ pub enum Error {
     #[error("local database: {0}")]
     WrongKey(KeyProblem),
 
+    /// The local database was written by a newer release of the app (its
+    /// schema version is above what this build knows). Nothing was read or
+    /// written: updating the app opens it.
+    #[error(
+        "local database: written by a newer version of the app (schema {found}, this build knows up to {supported}): update the app"
+    )]
+    NewerDatabase { found: u32, supported: u32 },
+
     /// The local database belongs to another Dataverse user than the one
     /// the token signs in: nothing is synced into it. Open the signed-in
     /// user's own database (`database_path`) instead.

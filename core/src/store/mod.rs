@@ -20,6 +20,7 @@ mod queue;
 mod state;
 mod sync_errors;
 mod upsert;
+mod version;
 mod watch;
 mod write;
 
@@ -29,6 +30,7 @@ pub use queue::Op;
 pub(crate) use queue::{Ack, Entry, LocalWrite};
 pub use state::{TablePhase, TableState};
 pub(crate) use sync_errors::SyncErrorRecord;
+pub use version::CURRENT as SCHEMA_VERSION;
 pub use watch::WatchHandle;
 pub use write::WriteStats;
 
@@ -168,7 +170,9 @@ impl Store {
     /// `Error::WrongKey`, and the file is left untouched.
     pub fn open_with_key(path: impl AsRef<Path>, key: Option<Secret>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let writer = connect(&path, None, key.as_ref())?;
+        let mut writer = connect(&path, None, key.as_ref())?;
+        // Before anything writes: a newer release's file stays untouched.
+        let version = version::check(&writer)?;
         // Only takes effect on a new file (an encrypted one has its page
         // size set with the key, in `connect`).
         writer.pragma_update(None, "page_size", PAGE_SIZE)?;
@@ -185,8 +189,7 @@ impl Store {
         // downloads do not pay for them inline; this is only the fallback
         // if that thread falls behind.
         writer.pragma_update(None, "wal_autocheckpoint", 20_000)?;
-        state::create_meta_tables(&writer)?;
-        queue::create_tables(&writer)?;
+        version::upgrade(&mut writer, version)?;
         let tables = migrate::read_catalog(&writer)?;
         let checkpointer = checkpoint::Checkpointer::start(&path, key.clone());
         Ok(Store {
