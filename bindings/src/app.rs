@@ -395,25 +395,13 @@ impl MooringApp {
     /// run or failed). The status shows each step meanwhile.
     pub async fn sync_now(&self) -> Result<(), MooringError> {
         let app = self.app();
-        run(async move {
-            match app.sync_now().await {
-                Ok(()) => Ok(()),
-                Err(e) => Err(MooringError::from_sync(e, &app.status())),
-            }
-        })
-        .await
+        run(async move { Ok(app.sync_now().await?) }).await
     }
 
     /// Uploads pending changes now, without downloading.
     pub async fn upload_now(&self) -> Result<(), MooringError> {
         let app = self.app();
-        run(async move {
-            match app.upload_now().await {
-                Ok(()) => Ok(()),
-                Err(e) => Err(MooringError::from_sync(e, &app.status())),
-            }
-        })
-        .await
+        run(async move { Ok(app.upload_now().await?) }).await
     }
 
     /// Asks for a sync without waiting (pull-to-refresh).

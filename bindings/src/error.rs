@@ -10,10 +10,17 @@ use mooring_core::{Error as E, WriteError as W};
 /// Swift: `MooringError.<variant>`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum MooringError {
-    /// The server cannot be reached (no network, timeout, refused). Local
-    /// reads and writes still work; sync resumes by itself.
+    /// The device has no network, or the server cannot be reached (timeout,
+    /// refused, a sign-in portal). Local reads and writes still work; sync
+    /// resumes by itself.
     #[error("offline: {reason}")]
     Offline { reason: String },
+    /// Sync is paused (`pause()`, or the app is in the background).
+    #[error("sync is paused")]
+    Paused,
+    /// Sync is set to Wi-Fi only and the device is on a metered network.
+    #[error("waiting for Wi-Fi")]
+    WaitingForWifi,
     /// The token was refused even after a refresh, or the host's token
     /// provider failed: sign in again.
     #[error("authentication: {reason}")]
@@ -39,10 +46,21 @@ pub enum MooringError {
     /// The row already exists, or the server's row changed (HTTP 409/412).
     #[error("conflict: {reason}")]
     Conflict { reason: String },
-    /// The server refused with an HTTP status retrying will not fix, or
-    /// answered something that is not the Web API (status 0).
+    /// The server refused with an HTTP status retrying will not fix.
     #[error("server: HTTP {status}: {reason}")]
     Server { status: u16, reason: String },
+    /// The server answered something that is not the Web API (a sign-in
+    /// portal's page, a cut body, another table's rows); `problem` says
+    /// which. Sync retries by itself.
+    #[error("unexpected response ({problem:?}): {reason}")]
+    Protocol {
+        problem: ResponseProblem,
+        reason: String,
+    },
+    /// Another process (or another open app object) has this database
+    /// open; `holder` names it when known ("mooring sync (pid 4242)").
+    #[error("the local database is in use")]
+    InUse { holder: Option<String> },
     /// Local storage failed (disk full, corrupt file, I/O).
     #[error("storage: {reason}")]
     Storage { reason: String },
@@ -62,6 +80,35 @@ pub enum MooringError {
     /// A bug or a task that died; report it.
     #[error("internal: {reason}")]
     Internal { reason: String },
+}
+
+/// What was wrong with a response outside the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ResponseProblem {
+    /// An HTML page instead of data: a sign-in portal or a proxy.
+    Html,
+    WrongContentType,
+    /// The body stopped before its end.
+    Truncated,
+    Malformed,
+    DuplicateRows,
+    WrongTable,
+    Unexpected,
+}
+
+impl From<mooring_core::status::ResponseProblem> for ResponseProblem {
+    fn from(p: mooring_core::status::ResponseProblem) -> Self {
+        use mooring_core::status::ResponseProblem as P;
+        match p {
+            P::Html => ResponseProblem::Html,
+            P::WrongContentType => ResponseProblem::WrongContentType,
+            P::Truncated => ResponseProblem::Truncated,
+            P::Malformed => ResponseProblem::Malformed,
+            P::DuplicateRows => ResponseProblem::DuplicateRows,
+            P::WrongTable => ResponseProblem::WrongTable,
+            P::Unexpected => ResponseProblem::Unexpected,
+        }
+    }
 }
 
 fn validation(field: Option<&str>, reason: impl Into<String>) -> MooringError {
@@ -127,8 +174,14 @@ impl From<E> for MooringError {
                 retry_after_secs: retry_after.map(|d| d.as_secs()),
             },
             E::Network(m) => MooringError::Offline { reason: m },
-            E::Protocol { what, .. } => MooringError::Server {
-                status: 0,
+            E::Offline => MooringError::Offline {
+                reason: "the device has no network".into(),
+            },
+            E::Paused => MooringError::Paused,
+            E::WaitingForWifi => MooringError::WaitingForWifi,
+            E::InUse { holder } => MooringError::InUse { holder },
+            E::Protocol { what, problem, .. } => MooringError::Protocol {
+                problem: problem.into(),
                 reason: format!("unexpected response from {what}"),
             },
             E::Store(e) => MooringError::Storage {
@@ -156,27 +209,6 @@ impl From<E> for MooringError {
             ),
             E::Closed => MooringError::Closed,
             E::Internal(m) => MooringError::Internal { reason: m },
-        }
-    }
-}
-
-impl MooringError {
-    /// `sync_now`/`upload_now` refused because sync may not run: core says
-    /// `Error::Network("not connected: ...")` even when the reason is a
-    /// refused token or another user's mirror; the status knows which.
-    pub(crate) fn from_sync(e: E, status: &mooring_core::SyncStatus) -> MooringError {
-        use mooring_core::status::{Connectivity, Failure};
-        let network = e.is_network();
-        let mapped = MooringError::from(e);
-        if !network {
-            return mapped;
-        }
-        match (status.blocking_failure, status.connectivity) {
-            (Some(Failure::WrongUser), _) => MooringError::WrongUser,
-            (Some(Failure::Auth), _) | (_, Connectivity::AuthRejected) => MooringError::Auth {
-                reason: "the server refused the sign-in: sign in again".into(),
-            },
-            _ => mapped,
         }
     }
 }

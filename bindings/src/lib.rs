@@ -16,7 +16,7 @@ pub use app::{
     AppConfig, ChangeAction, MooringApp, RowsListener, StatusListener, SyncErrorInfo,
     SyncErrorKind, TaskHandle, TokenProvider,
 };
-pub use error::{MooringError, TokenError};
+pub use error::{MooringError, ResponseProblem, TokenError};
 pub use logging::init_logging;
 pub use query::{Filter, Query, SortKey};
 pub use status::{

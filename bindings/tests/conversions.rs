@@ -178,15 +178,23 @@ fn every_core_error_maps_to_one_flat_variant() {
                 detail: "body said 'Alice Smith'".into(),
                 problem: mooring_core::status::ResponseProblem::Malformed,
             },
-            |m| matches!(m, M::Server { status: 0, .. }),
+            |m| {
+                matches!(
+                    m,
+                    M::Protocol {
+                        problem: mooring_ffi::ResponseProblem::Malformed,
+                        ..
+                    }
+                )
+            },
         ),
-        (E::Store(rusqlite::Error::InvalidQuery), |m| {
+        (rusqlite::Error::InvalidQuery.into(), |m| {
             matches!(m, M::Storage { .. })
         }),
         (E::Query("table accounts has no column x".into()), |m| {
             matches!(m, M::Validation { .. })
         }),
-        (E::Io(std::io::Error::other("disk full")), |m| {
+        (std::io::Error::other("disk full").into(), |m| {
             matches!(m, M::Storage { .. })
         }),
         (E::WrongKey(KeyProblem::Wrong), |m| {
@@ -213,6 +221,15 @@ fn every_core_error_maps_to_one_flat_variant() {
             |m| matches!(m, M::Validation { field: Some(f), .. } if f == "server_url"),
         ),
         (E::Closed, |m| matches!(m, M::Closed)),
+        (E::Offline, |m| matches!(m, M::Offline { .. })),
+        (E::Paused, |m| matches!(m, M::Paused)),
+        (E::WaitingForWifi, |m| matches!(m, M::WaitingForWifi)),
+        (
+            E::InUse {
+                holder: Some("mooring sync (pid 42)".into()),
+            },
+            |m| matches!(m, M::InUse { holder: Some(h) } if h.contains("pid 42")),
+        ),
         (E::Internal("runner died".into()), |m| {
             matches!(m, M::Internal { .. })
         }),

@@ -243,10 +243,11 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
 /// answer: what the database remembers, connectivity unknown.
 fn status(args: &StatusArgs) -> mooring_core::Result<String> {
     if !args.db.exists() {
-        return Err(mooring_core::Error::Io(std::io::Error::new(
+        return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!("no database at {}", args.db.display()),
-        )));
+        )
+        .into());
     }
     let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let facts = mooring_core::mooring::DatabaseFacts::read(&store)?;

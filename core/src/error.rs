@@ -4,6 +4,7 @@
 //! Messages never contain tokens; URLs carry no credentials (the token
 //! travels in a header only).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -18,7 +19,9 @@ pub struct ODataError {
 /// Dataverse's ExpiredVersionStamp: the delta token is too old, re-baseline.
 pub const EXPIRED_VERSION_STAMP: &str = "0x80044352";
 
-#[derive(Debug, thiserror::Error)]
+/// `Clone`: one failed sync run answers every caller waiting for it with
+/// the same typed error (the SQLite and I/O errors are shared in an `Arc`).
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// The offline profile (or the app manifest) is malformed or does not
     /// match the server's schema. The message names the table/column/filter.
@@ -55,6 +58,25 @@ pub enum Error {
     #[error("network: {0}")]
     Network(String),
 
+    /// The host says the device has no network: nothing was sent. Local
+    /// reads and writes work; sync runs when the network is back.
+    #[error("offline: the device has no network")]
+    Offline,
+
+    /// Sync is paused by the app (`pause()`, the app in the background).
+    #[error("sync is paused")]
+    Paused,
+
+    /// Sync is set to Wi-Fi only and the device is on a metered network.
+    #[error("waiting for Wi-Fi: sync is set to Wi-Fi only")]
+    WaitingForWifi,
+
+    /// Another `Mooring` (in this process or another) has this database
+    /// open. Nothing was read or written. `holder` says who, when the lock
+    /// file says (`mooring sync` pid 1234, an app's process name).
+    #[error("the local database is in use by {}", .holder.as_deref().unwrap_or("another process"))]
+    InUse { holder: Option<String> },
+
     /// The server answered something that is not the documented protocol.
     /// `problem` classifies it for the status (HTML, cut, wrong table...).
     #[error("unexpected response from {what}: {detail}")]
@@ -66,7 +88,7 @@ pub enum Error {
 
     /// The local SQLite mirror failed.
     #[error("local store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(Arc<rusqlite::Error>),
 
     /// A read of the local store named a table or column the profile lacks.
     #[error("query: {0}")]
@@ -78,7 +100,7 @@ pub enum Error {
     Write(#[from] WriteError),
 
     #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
+    Io(Arc<std::io::Error>),
 
     /// The local database cannot be opened with the key given: a wrong key,
     /// an encrypted file opened without one, or a plain file opened with
@@ -218,6 +240,18 @@ impl Error {
             Error::Protocol { problem, .. } => Some(*problem),
             _ => None,
         }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(Arc::new(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
     }
 }
 

@@ -155,6 +155,11 @@ async fn a_captive_portal_during_the_first_sync_is_retried_by_the_scheduler() {
     let app = open(&env, Duration::from_millis(300)).await;
     let e = app.sync_now().await.expect_err("HTML instead of a page");
     assert!(e.to_string().contains("HTML"), "{e}");
+    assert_eq!(
+        e.response_problem(),
+        Some(mooring_core::status::ResponseProblem::Html),
+        "the protocol problem reaches the caller with its kind: {e:?}"
+    );
     let (rows, states) = snapshot(&app).await;
     assert!(rows.is_empty(), "nothing half-written");
     assert!(

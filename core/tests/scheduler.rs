@@ -11,7 +11,7 @@ use common::{TOKEN, all, assert_mirror, env, env_with};
 use mooring_core::remote::TokenProvider;
 use mooring_core::status::{CanvasSync, Connectivity, UnreachableReason};
 use mooring_core::{
-    Icon, Mooring, MooringConfig, Profile, ScheduleConfig, Secret, StaticToken, SyncStatus,
+    Error, Icon, Mooring, MooringConfig, Profile, ScheduleConfig, Secret, StaticToken, SyncStatus,
 };
 use mooring_devserver::Config;
 
@@ -198,7 +198,8 @@ async fn first_launch_offline_says_the_first_sync_needs_a_connection() {
     assert_eq!(s.icon, Icon::Warning);
     assert_eq!(s.message.key, "status.warning.first_sync_needs_connection");
     assert_eq!(s.message.title, "The first sync needs a connection");
-    assert!(app.sync_now().await.is_err(), "no sync while offline");
+    let e = app.sync_now().await.expect_err("no sync while offline");
+    assert!(matches!(e, Error::Offline), "the real reason, typed: {e:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         env.admin.stats().requests,
@@ -284,7 +285,11 @@ async fn throttling_is_a_warning_that_clears_by_itself() {
     app.sync_now().await.expect("first sync");
     // More 429s (each with Retry-After: 1) than the client retries.
     env.admin.fail_next(3, 429);
-    assert!(app.sync_now().await.is_err());
+    let e = app.sync_now().await.expect_err("throttled");
+    assert!(
+        matches!(e, Error::Throttled { retry_after: Some(d), .. } if d.as_secs() == 1),
+        "throttled with the server's Retry-After: {e:?}"
+    );
     let s = app.status();
     assert_eq!(s.icon, Icon::Warning);
     assert_eq!(s.canvas, CanvasSync::ConnectedWithWarning);
@@ -309,7 +314,8 @@ async fn server_unreachable_while_the_os_says_online_is_a_warning() {
         .expect("open");
     app.sync_now().await.expect("first sync");
     env.admin.set_refusing_connections(true);
-    assert!(app.sync_now().await.is_err());
+    let e = app.sync_now().await.expect_err("server unreachable");
+    assert!(matches!(e, Error::Network(_)), "{e:?}");
     let s = app.status();
     assert_eq!(s.icon, Icon::Warning);
     assert_eq!(s.canvas, CanvasSync::NotConnectedWithWarning);
@@ -425,6 +431,10 @@ async fn delta_runs_at_the_interval_and_stops_while_paused() {
             .clone()
     };
     assert_eq!(name(&app), "From elsewhere", "no sync while paused");
+    let e = app.sync_now().await.expect_err("paused");
+    assert!(matches!(e, Error::Paused), "{e:?}");
+    let e = app.upload_now().await.expect_err("paused");
+    assert!(matches!(e, Error::Paused), "{e:?}");
     app.resume();
     let deadline = Instant::now() + Duration::from_secs(10);
     while name(&app) != "Changed while paused" {
@@ -449,7 +459,11 @@ async fn wifi_only_waits_on_a_metered_network() {
         s.warnings
             .contains(&mooring_core::status::Warning::WaitingForWifi)
     );
-    assert!(app.sync_now().await.is_err());
+    let e = app
+        .sync_now()
+        .await
+        .expect_err("Wi-Fi only on a metered network");
+    assert!(matches!(e, Error::WaitingForWifi), "{e:?}");
     assert!(!app.status().initial_sync_complete);
     app.set_host_network(true, false);
     wait_for(&app, "synced on Wi-Fi", Duration::from_secs(10), |s| {

@@ -224,6 +224,10 @@ async fn tokens_reach_no_log_no_error_and_no_database() {
         .expect("open");
     let e = rejected.sync_now().await.expect_err("token rejected");
     record_into(&mut errors, &e);
+    assert!(
+        e.is_auth(),
+        "a refused token is an auth error, typed: {e:?}"
+    );
     let s = rejected.status();
     assert_eq!(s.message.key, "status.error.auth");
     errors.push(format!("{s:?}"));

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use crate::error::Error;
-use crate::status::{Activity, Connectivity, Event, Failure};
+use crate::status::{Activity, Connectivity, Event, Failure, UnreachableReason};
 
 /// Timings of the scheduler. The defaults suit a phone; tests and the demo
 /// shorten them (nothing in the scheduler sleeps longer than these say).
@@ -154,24 +154,68 @@ pub(crate) enum Waiters {
 }
 
 /// What a caller of `sync_now`/`upload_now` is told.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) enum Reply {
     Ok,
     Paused,
-    /// Not connected: the runner words it from the status at that moment.
-    NotConnected,
+    /// Not connected, and how the status saw the server at that moment.
+    NotConnected(Connectivity),
     WaitingForWifi,
     Closed,
     /// The sync task died (a bug).
     JobPanicked,
-    WrongUser {
-        expected: String,
-        actual: String,
-    },
-    /// The user check could not be read.
-    Internal(String),
-    /// The run failed: its error's text.
-    Failed(String),
+    /// The run (or the probe's user check) failed with this error.
+    Failed(Error),
+}
+
+impl PartialEq for Reply {
+    /// Errors compare by kind and text (they hold SQLite and I/O errors,
+    /// which have no equality): enough for the policy's tables.
+    fn eq(&self, other: &Reply) -> bool {
+        match (self, other) {
+            (Reply::Failed(a), Reply::Failed(b)) => a.to_string() == b.to_string(),
+            (Reply::NotConnected(a), Reply::NotConnected(b)) => a == b,
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Reply {
+    /// The caller's result: the real reason, typed (offline, paused,
+    /// Wi-Fi only, a refused token, throttling, or the run's own error).
+    pub fn result(&self) -> Result<(), Error> {
+        Err(match self {
+            Reply::Ok => return Ok(()),
+            Reply::Paused => Error::Paused,
+            Reply::WaitingForWifi => Error::WaitingForWifi,
+            Reply::Closed => Error::Closed,
+            Reply::JobPanicked => Error::Internal("the sync task failed".into()),
+            Reply::Failed(e) => e.clone(),
+            Reply::NotConnected(c) => match *c {
+                Connectivity::Offline => Error::Offline,
+                Connectivity::AuthRejected => {
+                    Error::Auth("WhoAmI: the token was refused after a refresh".into())
+                }
+                Connectivity::Throttled { retry_after_secs } => Error::Throttled {
+                    attempts: 1,
+                    retry_after: Some(Duration::from_secs(retry_after_secs)),
+                },
+                Connectivity::Unreachable(why) => Error::Network(
+                    match why {
+                        UnreachableReason::Timeout => "the server did not answer in time",
+                        UnreachableReason::NoRoute => "the server cannot be reached",
+                        UnreachableReason::CaptivePortal => {
+                            "the network answers with a web page (a sign-in portal?)"
+                        }
+                    }
+                    .into(),
+                ),
+                Connectivity::Checking | Connectivity::Reachable => {
+                    Error::Network("the server has not answered yet".into())
+                }
+            },
+        })
+    }
 }
 
 /// What the runner does, in order.
@@ -401,7 +445,7 @@ impl Policy {
                         return;
                     }
                     if offline {
-                        out.push(Action::Reject(Reply::NotConnected));
+                        out.push(Action::Reject(Reply::NotConnected(status.connectivity)));
                         return;
                     }
                     self.wait(out);
@@ -417,8 +461,12 @@ impl Policy {
             }
             Request::UploadNow { waits } => {
                 if waits {
-                    if self.paused || offline {
-                        out.push(Action::Reject(Reply::NotConnected));
+                    if self.paused {
+                        out.push(Action::Reject(Reply::Paused));
+                        return;
+                    }
+                    if offline {
+                        out.push(Action::Reject(Reply::NotConnected(status.connectivity)));
                         return;
                     }
                     self.wait(out);
@@ -434,7 +482,11 @@ impl Policy {
                     // Whatever ran cannot finish: stop it now rather than
                     // let it time out, and say so at once.
                     self.cancel_job(out);
-                    self.answer(Waiters::All, Reply::NotConnected, out);
+                    self.answer(
+                        Waiters::All,
+                        Reply::NotConnected(Connectivity::Offline),
+                        out,
+                    );
                 } else {
                     // A new network: what we knew about the server is stale.
                     if self.job == Some(Job::Probe) {
@@ -533,15 +585,12 @@ impl Policy {
             self.probe_at = Some(now + self.cfg.probe_interval);
             out.push(Action::Status(Event::Probed(c)));
             let (failure, reply) = match e {
-                Error::WrongUser { expected, actual } => {
+                e @ Error::WrongUser { .. } => {
                     self.wrong_user = true;
                     warn!("the server signs in another user than the mirror's");
-                    (Failure::WrongUser, Reply::WrongUser { expected, actual })
+                    (Failure::WrongUser, Reply::Failed(e))
                 }
-                other => (
-                    self.failure_of(&other, now),
-                    Reply::Internal(other.to_string()),
-                ),
+                other => (self.failure_of(&other, now), Reply::Failed(other)),
             };
             out.push(Action::Status(Event::SyncFailed {
                 phase: Activity::Idle,
@@ -589,7 +638,7 @@ impl Policy {
                 };
                 info!(?other, ?wait, "server not reachable; probing again later");
                 self.probe_retry_at = Some(now + wait);
-                self.answer(Waiters::All, Reply::NotConnected, out);
+                self.answer(Waiters::All, Reply::NotConnected(other), out);
             }
         }
     }
@@ -622,7 +671,7 @@ impl Policy {
                     phase: status.phase,
                     failure,
                 }));
-                self.answer(Waiters::ThisRun, Reply::Failed(e.to_string()), out);
+                self.answer(Waiters::ThisRun, Reply::Failed(e), out);
                 // Whatever did not finish is retried as a whole.
                 self.want_full = true;
             }

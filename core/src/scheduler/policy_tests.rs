@@ -262,7 +262,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     0,
                     view(OFFLINE, true),
                     req(Request::SyncNow { waits: true }),
-                    vec![Action::Reject(Reply::NotConnected)],
+                    vec![Action::Reject(Reply::NotConnected(OFFLINE))],
                 ),
                 on(
                     1,
@@ -280,7 +280,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     3,
                     view(REACHABLE, true),
                     req(Request::UploadNow { waits: true }),
-                    vec![Action::Reject(Reply::NotConnected)],
+                    vec![Action::Reject(Reply::Paused)],
                 ),
                 poll(4, view(REACHABLE, true), vec![]),
             ],
@@ -321,7 +321,10 @@ fn cases(t0: Instant) -> Vec<Case> {
                     30,
                     view(OFFLINE, false),
                     req(Request::NetworkChanged),
-                    vec![Action::CancelJob, answer(Waiters::All, Reply::NotConnected)],
+                    vec![
+                        Action::CancelJob,
+                        answer(Waiters::All, Reply::NotConnected(OFFLINE)),
+                    ],
                 ));
                 s.push(poll(40, view(OFFLINE, false), vec![]));
                 s
@@ -338,7 +341,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     probed(UNREACHABLE),
                     vec![
                         status(Event::Probed(UNREACHABLE)),
-                        answer(Waiters::All, Reply::NotConnected),
+                        answer(Waiters::All, Reply::NotConnected(UNREACHABLE)),
                     ],
                 ),
                 // The first retry: between half the base and all of it.
@@ -350,7 +353,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                     probed(UNREACHABLE),
                     vec![
                         status(Event::Probed(UNREACHABLE)),
-                        answer(Waiters::All, Reply::NotConnected),
+                        answer(Waiters::All, Reply::NotConnected(UNREACHABLE)),
                     ],
                 ),
             ],
@@ -370,7 +373,12 @@ fn cases(t0: Instant) -> Vec<Case> {
                         status(Event::Probed(Connectivity::Throttled {
                             retry_after_secs: 42,
                         })),
-                        answer(Waiters::All, Reply::NotConnected),
+                        answer(
+                            Waiters::All,
+                            Reply::NotConnected(Connectivity::Throttled {
+                                retry_after_secs: 42,
+                            }),
+                        ),
                     ],
                 ),
             ],
@@ -391,7 +399,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                             phase: Activity::Idle,
                             failure: Failure::Offline,
                         }),
-                        answer(Waiters::ThisRun, Reply::Failed(net().to_string())),
+                        answer(Waiters::ThisRun, Reply::Failed(net())),
                     ],
                 ));
                 s
@@ -406,7 +414,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                 s.push(on(
                     100,
                     view(REACHABLE, false),
-                    failed(Error::Store(rusqlite::Error::InvalidQuery)),
+                    failed(rusqlite::Error::InvalidQuery.into()),
                     vec![
                         Action::EndJob,
                         status(Event::ResponseProblem(None)),
@@ -416,7 +424,7 @@ fn cases(t0: Instant) -> Vec<Case> {
                         }),
                         answer(
                             Waiters::ThisRun,
-                            Reply::Failed(Error::Store(rusqlite::Error::InvalidQuery).to_string()),
+                            Reply::Failed(rusqlite::Error::InvalidQuery.into()),
                         ),
                     ],
                 ));
@@ -461,10 +469,10 @@ fn cases(t0: Instant) -> Vec<Case> {
                         }),
                         answer(
                             Waiters::All,
-                            Reply::WrongUser {
+                            Reply::Failed(Error::WrongUser {
                                 expected: "a".into(),
                                 actual: "b".into(),
-                            },
+                            }),
                         ),
                     ],
                 ),
@@ -685,4 +693,54 @@ fn retries_are_spread_between_half_the_backoff_and_all_of_it() {
         "50 phones, only {} distinct first retries",
         firsts.len()
     );
+}
+
+/// What `sync_now`/`upload_now` callers get: the real reason, typed, never
+/// a network error standing for everything.
+#[test]
+fn every_reply_is_a_typed_result() {
+    type IsRight = fn(&Error) -> bool;
+    let cases: Vec<(Reply, IsRight)> = vec![
+        (Reply::Paused, |e| matches!(e, Error::Paused)),
+        (Reply::WaitingForWifi, |e| {
+            matches!(e, Error::WaitingForWifi)
+        }),
+        (Reply::Closed, |e| matches!(e, Error::Closed)),
+        (Reply::JobPanicked, |e| matches!(e, Error::Internal(_))),
+        (Reply::NotConnected(OFFLINE), |e| {
+            matches!(e, Error::Offline)
+        }),
+        (
+            Reply::NotConnected(UNREACHABLE),
+            |e| matches!(e, Error::Network(m) if m.contains("cannot be reached")),
+        ),
+        (Reply::NotConnected(Connectivity::AuthRejected), |e| {
+            e.is_auth()
+        }),
+        (
+            Reply::NotConnected(Connectivity::Throttled {
+                retry_after_secs: 42,
+            }),
+            |e| matches!(e, Error::Throttled { retry_after: Some(d), .. } if d.as_secs() == 42),
+        ),
+        (
+            Reply::Failed(Error::Protocol {
+                what: "accounts".into(),
+                detail: "cut".into(),
+                problem: crate::status::ResponseProblem::Truncated,
+            }),
+            |e| e.response_problem() == Some(crate::status::ResponseProblem::Truncated),
+        ),
+        (Reply::Failed(rusqlite::Error::InvalidQuery.into()), |e| {
+            matches!(e, Error::Store(_))
+        }),
+        (Reply::Failed(Error::Profile("no table x".into())), |e| {
+            matches!(e, Error::Profile(_))
+        }),
+    ];
+    assert_eq!(Reply::Ok.result().ok(), Some(()));
+    for (reply, is_right) in cases {
+        let e = reply.result().expect_err("a refusal");
+        assert!(is_right(&e), "{reply:?} became {e:?}");
+    }
 }

@@ -12,10 +12,10 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::job::{self, JobCtx, Outcome};
-use super::policy::{Action, Input, Policy, Reply, Request, WaitFor, Waiters};
+use super::policy::{Action, Input, Policy, Request, WaitFor, Waiters};
 use super::{Source, StatusHub};
 use crate::connectivity::Prober;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sync::SyncEngine;
 
 /// What the app sends the runner (`Mooring` holds the sender).
@@ -209,7 +209,7 @@ impl Runner {
                 Action::Wait(WaitFor::NextRun) => self.next_waiters.extend(reply.take()),
                 Action::Reject(r) => {
                     if let Some(w) = reply.take() {
-                        let _ = w.send(self.result_of(&r));
+                        let _ = w.send(r.result());
                     }
                 }
                 Action::Answer { to, reply: r } => {
@@ -219,7 +219,7 @@ impl Runner {
                         Waiters::All => answered.append(&mut self.next_waiters),
                     }
                     for w in answered {
-                        let _ = w.send(self.result_of(&r));
+                        let _ = w.send(r.result());
                     }
                 }
             }
@@ -233,29 +233,6 @@ impl Runner {
             if matches!(running, Running::Sync(_)) {
                 self.hub.stop_job(None);
             }
-        }
-    }
-
-    /// What a caller is told, worded from the status at this moment.
-    fn result_of(&self, reply: &Reply) -> Result<()> {
-        match reply {
-            Reply::Ok => Ok(()),
-            Reply::Paused => Err(Error::Network("sync is paused".into())),
-            Reply::NotConnected => Err(Error::Network(format!(
-                "not connected: {}",
-                self.hub.status().message.title.to_lowercase()
-            ))),
-            Reply::WaitingForWifi => Err(Error::Network(
-                "waiting for Wi-Fi: sync is set to Wi-Fi only".into(),
-            )),
-            Reply::Closed => Err(Error::Internal("closed".into())),
-            Reply::JobPanicked => Err(Error::Internal("the sync task failed".into())),
-            Reply::WrongUser { expected, actual } => Err(Error::WrongUser {
-                expected: expected.clone(),
-                actual: actual.clone(),
-            }),
-            Reply::Internal(msg) => Err(Error::Internal(msg.clone())),
-            Reply::Failed(msg) => Err(Error::Network(msg.clone())),
         }
     }
 }

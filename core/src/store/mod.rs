@@ -230,7 +230,7 @@ impl Store {
                 .map_err(|_| Error::Internal("the store's writer lock is poisoned".into()))?;
             // Swapping in a connection to nothing closes the file's.
             let old = std::mem::replace(&mut *w, Connection::open_in_memory()?);
-            old.close().map_err(|(_, e)| Error::Store(e))?;
+            old.close().map_err(|(_, e)| Error::from(e))?;
         }
         if let Ok(mut pool) = self.inner.readers.lock() {
             pool.clear();

@@ -127,7 +127,7 @@ impl Store {
                 std::thread::Builder::new()
                     .name("mooring-watch".into())
                     .spawn(move || run_thread(weak, rx))
-                    .map_err(Error::Io)?;
+                    .map_err(Error::from)?;
                 *sender = Some(tx);
             }
         }

@@ -24,6 +24,9 @@ suspend fun backgroundSync(host: MooringHost): BackgroundSyncResult {
         BackgroundSyncResult.RETRY
     } catch (e: MooringException.Throttled) {
         BackgroundSyncResult.RETRY
+    } catch (e: MooringException.WaitingForWifi) {
+        // WorkManager's network constraint should have held this run back.
+        BackgroundSyncResult.RETRY
     } catch (e: MooringException) {
         // Auth, storage...: the status icon tells the user; the next period tries again.
         BackgroundSyncResult.SUCCESS
