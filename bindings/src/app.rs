@@ -404,6 +404,16 @@ impl MooringApp {
         run(async move { Ok(app.upload_now().await?) }).await
     }
 
+    /// The diagnostics report as text the app can share with support:
+    /// versions, the profile, each table's sync state, the outbox, sync
+    /// errors (codes, no values), the recent status changes and sync runs,
+    /// the database's size and integrity, and recent log records. No token,
+    /// key or row value in it.
+    pub async fn diagnostics(&self) -> Result<String, MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.diagnostics().await?.to_text()) }).await
+    }
+
     /// Asks for a sync without waiting (pull-to-refresh).
     pub fn request_sync(&self) {
         self.inner.request_sync();

@@ -2,7 +2,8 @@
 //! (tracing's `log` bridge + android_logger), to os_log on Apple platforms
 //! (tracing-oslog), to stderr elsewhere. The first call wins; later calls
 //! are no-ops (a process has one logger). Other crates (HTTP, TLS) stay at
-//! warn so "debug" means Mooring's own events.
+//! warn so "debug" means Mooring's own events. Every platform also feeds
+//! the diagnostics report's log ring (`mooring_core::diagnostics`).
 
 use std::sync::OnceLock;
 
@@ -55,6 +56,12 @@ fn install(_level: &str, max: tracing::level_filters::LevelFilter) {
             .with_max_level(max)
             .with_tag("mooring"),
     );
+    // The diagnostics ring is a tracing layer; tracing's "log-always"
+    // feature keeps sending every event to logcat with a subscriber set.
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(mooring_core::diagnostics::log_layer())
+        .try_init();
 }
 
 #[cfg(target_vendor = "apple")]
@@ -63,13 +70,16 @@ fn install(level: &str, _max: tracing::level_filters::LevelFilter) {
     let _ = tracing_subscriber::registry()
         .with(filter(level))
         .with(tracing_oslog::OsLogger::new("dev.mooring", "default"))
+        .with(mooring_core::diagnostics::log_layer())
         .try_init();
 }
 
 #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
 fn install(level: &str, _max: tracing::level_filters::LevelFilter) {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter(level))
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(filter(level))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(mooring_core::diagnostics::log_layer())
         .try_init();
 }

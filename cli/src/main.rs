@@ -39,6 +39,24 @@ enum Command {
     Demo(demo::DemoArgs),
     /// The sync status of a local mirror (no network used).
     Status(StatusArgs),
+    /// The diagnostics report of a local mirror, for support: versions,
+    /// profile, per-table sync state, outbox, sync error codes, integrity,
+    /// recent log records. No token, key or row value (no network used).
+    Diagnostics(DiagnosticsArgs),
+}
+
+#[derive(clap::Args)]
+struct DiagnosticsArgs {
+    /// The local SQLite mirror.
+    #[arg(long)]
+    db: PathBuf,
+    /// Name of an environment variable holding the database's encryption
+    /// key (SQLCipher). Without it the database is plain SQLite.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -118,13 +136,21 @@ fn main() -> ExitCode {
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOORING_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        // The stderr lines follow MOORING_LOG; the mirror's own log ring
+        // (the diagnostics report) keeps Mooring's INFO records regardless.
+        let stderr = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(
+                tracing_subscriber::EnvFilter::try_from_env("MOORING_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+            );
+        tracing_subscriber::registry()
+            .with(stderr)
+            .with(mooring_core::diagnostics::log_layer())
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -145,6 +171,7 @@ fn main() -> ExitCode {
         }),
         Command::Upload(args) => runtime.block_on(upload(args)),
         Command::Status(args) => status(&args),
+        Command::Diagnostics(args) => diagnostics(&args),
         Command::Demo(args) => {
             return match runtime.block_on(demo::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -237,6 +264,23 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
         outbox.sync_error_count()?,
         s.secs
     ))
+}
+
+fn diagnostics(args: &DiagnosticsArgs) -> mooring_core::Result<String> {
+    if !args.db.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no database at {}", args.db.display()),
+        )
+        .into());
+    }
+    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
+    let report = mooring_core::diagnostics::Report::from_store(&store)?;
+    Ok(if args.json {
+        report.to_json()
+    } else {
+        report.to_text()
+    })
 }
 
 /// The status of a mirror as the app would show it before any network

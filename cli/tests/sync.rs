@@ -209,3 +209,76 @@ async fn an_app_manifest_works_as_the_profile() {
     );
     assert!(rows > 40 && rows <= 80, "{rows}");
 }
+
+/// Two `mooring sync` runs on one file, as a new user might start them:
+/// the second is told at once that the mirror is in use, and by whom; the
+/// first finishes untouched. Afterwards `mooring diagnostics` reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_mirror_is_told_it_is_in_use() {
+    let server = mooring_devserver::start(Config {
+        seed_rows: 200,
+        token: "t0k".into(),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    // Slow answers: the first run holds the mirror for a few seconds.
+    server
+        .admin()
+        .set_latency(std::time::Duration::from_millis(300));
+    let dir = temp_dir();
+    let profile = dir.join("profile.json");
+    std::fs::write(
+        &profile,
+        r#"{"tables":[{"name":"accounts","columns":["name"],"rows":"all"}]}"#,
+    )
+    .unwrap();
+    let db = dir.join("m.db");
+    let root = server.root_url();
+    let args = sync_args(&root, &profile, &db);
+    let first = tokio::process::Command::new(env!("CARGO_BIN_EXE_mooring"))
+        .args(&args)
+        .env("MOORING_TOKEN", "t0k")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("first run");
+    let lock = PathBuf::from(format!("{}-lock", db.display()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("pid")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never opened the mirror"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let second = run(&args, "t0k").await;
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second run is refused");
+    assert!(
+        stderr.contains("in use by mooring (pid"),
+        "says who holds it: {stderr}"
+    );
+    let first = first.wait_with_output().await.expect("first run ends");
+    assert!(
+        first.status.success(),
+        "the first run finished: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(summary(&String::from_utf8_lossy(&first.stdout))[1], 200);
+
+    let db_arg = db.display().to_string();
+    let report = run(&["diagnostics", "--db", &db_arg], "").await;
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert!(text.contains("accounts: ready, 200 rows"), "{text}");
+    assert!(text.contains("integrity: ok"), "{text}");
+    let json = run(&["diagnostics", "--db", &db_arg, "--json"], "").await;
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json prints JSON");
+    assert_eq!(v["tables"][0]["rows"], 200);
+}

@@ -234,6 +234,65 @@ impl Error {
         }
     }
 
+    /// A stable, value-free name of the failure ("network", "http_500",
+    /// "protocol_html"...): the outcome of a run in the diagnostics report.
+    pub fn code(&self) -> String {
+        match self {
+            Error::Profile(_) => "profile".into(),
+            Error::Http { status, .. } => format!("http_{status}"),
+            Error::Auth(_) => "auth".into(),
+            Error::TokenProvider(_) => "token_provider".into(),
+            Error::Throttled { .. } => "throttled".into(),
+            Error::Network(_) => "network".into(),
+            Error::Offline => "offline".into(),
+            Error::Paused => "paused".into(),
+            Error::WaitingForWifi => "waiting_for_wifi".into(),
+            Error::InUse { .. } => "in_use".into(),
+            Error::Protocol { problem, .. } => format!("protocol_{}", problem.as_str()),
+            Error::Store(e) => match e.sqlite_error_code() {
+                Some(c) => format!("storage_{c:?}").to_lowercase(),
+                None => "storage".into(),
+            },
+            Error::Query(_) => "query".into(),
+            Error::Write(_) => "write".into(),
+            Error::Io(e) => format!("io_{:?}", e.kind()).to_lowercase(),
+            Error::WrongKey(_) => "wrong_key".into(),
+            Error::NewerDatabase { .. } => "newer_database".into(),
+            Error::WrongUser { .. } => "wrong_user".into(),
+            Error::PendingChangesWouldBeLost { .. } => "pending_changes".into(),
+            Error::InsecureUrl(_) => "insecure_url".into(),
+            Error::Closed => "closed".into(),
+            Error::Internal(_) => "internal".into(),
+        }
+    }
+
+    /// The error without what a server or a row could have put in it (an
+    /// OData message may quote a value; a parse error may quote the body):
+    /// what Mooring's own log lines say, so the logs a diagnostics report
+    /// carries hold no row value.
+    pub fn summary(&self) -> String {
+        match self {
+            Error::Http {
+                status,
+                what,
+                odata,
+            } => match odata.as_ref().map(|o| o.code.as_str()) {
+                Some(code) if !code.is_empty() => format!("HTTP {status} from {what} ({code})"),
+                _ => format!("HTTP {status} from {what}"),
+            },
+            Error::Auth(m) => format!(
+                "authentication failed ({})",
+                m.split(':').next().unwrap_or("").trim()
+            ),
+            Error::Protocol { what, problem, .. } => {
+                format!("unexpected response from {what} ({})", problem.as_str())
+            }
+            Error::Write(_) => "write refused".into(),
+            Error::Query(_) => "query refused".into(),
+            other => other.to_string(),
+        }
+    }
+
     /// What was wrong with a success response outside the protocol.
     pub fn response_problem(&self) -> Option<crate::status::ResponseProblem> {
         match self {

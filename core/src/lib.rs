@@ -3,6 +3,7 @@
 //! local writes (upload). No uniffi here: bindings live in `bindings/`.
 
 pub mod connectivity;
+pub mod diagnostics;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

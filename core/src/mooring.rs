@@ -372,6 +372,19 @@ impl Mooring {
         self.hub.status()
     }
 
+    /// The diagnostics report (`diagnostics::Report`): what the mirror
+    /// remembers plus what this app saw since it opened. No token, key or
+    /// row value in it; `to_text()` for the user to share.
+    pub async fn diagnostics(&self) -> Result<crate::diagnostics::Report> {
+        let store = self.store.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            store.flush_log()?;
+            crate::diagnostics::Report::from_store(&store)
+        })
+        .await??;
+        Ok(report.with_live(&self.hub.status(), self.hub.history()))
+    }
+
     /// `listener` gets the current status at once, then every change, until
     /// the handle is cancelled or dropped.
     pub fn observe_status(
@@ -381,7 +394,8 @@ impl Mooring {
         self.hub.observe(Arc::new(listener))
     }
 
-    /// Stops syncing and listeners. Reads still work until dropped.
+    /// Stops syncing and listeners, and lets another opener have the file.
+    /// Reads still work until dropped.
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Command::Close(done)).is_ok() {
@@ -392,6 +406,11 @@ impl Mooring {
             let _ = task.await;
         }
         self.hub.clear();
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.flush_log()).await;
+        // Closed: the next `Mooring::open` of this file (this process or
+        // another) may have it, even while this handle is still around.
+        self.store.release_lock();
     }
 
     /// Signs the user out: stops everything and deletes this user's local
@@ -414,7 +433,7 @@ impl Mooring {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.close()).await??;
         let path = self.store.path().to_path_buf();
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in std::iter::once("").chain(Store::FILE_SUFFIXES) {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             match std::fs::remove_file(&p) {

@@ -193,7 +193,12 @@ async fn profile_changes_refetch_only_the_changed_table() {
     let p1 = r#"{"tables":[{"name":"accounts","columns":["name"],"rows":"all"},
         {"name":"contacts","columns":["lastname","firstname"],"rows":"all"},
         {"name":"tasks","columns":["subject"],"rows":"all"}]}"#;
-    let engine = env.engine(p1, 50).await;
+    // One store for the test's reads and the engines: the mirror has one
+    // opener at a time.
+    let p1 = mooring_core::Profile::from_json(p1).unwrap();
+    let (engine, _) = mooring_core::SyncEngine::prepare(env.remote(50), store.clone(), &p1)
+        .await
+        .unwrap();
     engine.sync(quiet()).await.expect("first sync");
     drop(engine);
     // accounts gains a column, contacts loses one, tasks leaves, opportunities joins.

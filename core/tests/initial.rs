@@ -285,6 +285,8 @@ async fn an_interrupted_initial_sync_resumes_where_it_stopped() {
     assert!((200..600).contains(&held_before), "{held_before}");
     let state = store.table_state("accounts").unwrap().unwrap();
     assert!(state.next_link.is_some() && state.phase == TablePhase::Initial);
+    // The app's next launch: one opener of the mirror at a time.
+    drop(store);
     env.admin.reset_stats();
     let engine = env.engine(profile, 50).await;
     let summary = engine.initial(quiet()).await.expect("resume");

@@ -27,6 +27,10 @@ const PROFILE: &str = r#"{"tables":[
 /// encryption key. None of them may show anywhere.
 const STALE: &str = "eyJ0eXAiOiJKV1Qi.stale-token-7f3a9c.sig";
 const DB_KEY: &str = "db-key-1b6e0d2c44f5a8e9";
+/// Values of a row the server refuses: in the sync errors list, never in a
+/// diagnostics report.
+const ROW_VALUE: &str = "Row value 4e1f private";
+const LONG_PHONE: &str = "55501234567890555012345678905550123456789055501234567890";
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -117,11 +121,18 @@ fn assert_clean(what: &str, text: &str) {
 async fn tokens_reach_no_log_no_error_and_no_database() {
     let logs = Buffer::default();
     let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            // The diagnostics report's log ring: checked below too.
+            .with(mooring_core::diagnostics::log_layer())
+            .init();
+    }
     // The emulator's own token must not be something ours could be
     // confused with.
     assert!(TOKEN.len() >= 8, "a token distinctive enough to search for");
@@ -170,8 +181,54 @@ async fn tokens_reach_no_log_no_error_and_no_database() {
     ] {
         assert_clean("the status", &text);
     }
+    // A change the server refuses (telephone1 holds 50 characters), with
+    // values a report must not repeat.
+    app.create(
+        "accounts",
+        obj(serde_json::json!({"name": ROW_VALUE, "telephone1": LONG_PHONE})),
+    )
+    .await
+    .expect("write");
+    app.upload_now()
+        .await
+        .expect("upload: the refusal is a sync error");
+    assert_eq!(app.sync_errors().await.expect("errors").len(), 1);
+    let report = app.diagnostics().await.expect("the diagnostics report");
+    assert!(!report.log.is_empty(), "the report carries log records");
+    for text in [report.to_text(), report.to_json()] {
+        assert_clean("the diagnostics report", &text);
+        for value in [
+            ROW_VALUE,
+            LONG_PHONE,
+            "Written offline",
+            "Changed on the server",
+        ] {
+            assert!(!text.contains(value), "a row value in the report: {text}");
+        }
+    }
+    // Discarded: the checks below expect a mirror with nothing refused.
+    let refused = app.sync_errors().await.expect("errors");
+    app.discard_sync_error(refused[0].id)
+        .await
+        .expect("discard");
     app.close().await;
     drop(app);
+    // The report of the file alone, as `mooring diagnostics --db` makes it.
+    let store = Store::open_with_key(&db, Some(Secret::new(DB_KEY))).expect("reopen");
+    let report = mooring_core::diagnostics::Report::from_store(&store).expect("report");
+    assert!(
+        !report.log.is_empty(),
+        "the log records were kept in the mirror"
+    );
+    for text in [report.to_text(), report.to_json()] {
+        assert_clean("the report of the file", &text);
+        assert!(
+            !text.contains(ROW_VALUE) && !text.contains(LONG_PHONE),
+            "{text}"
+        );
+    }
+    store.close().expect("close");
+    drop(store);
 
     // Errors of every kind the token could travel with.
     let remote_with = |url: &str, tokens: Arc<dyn TokenProvider>| {

@@ -175,3 +175,25 @@ async fn readers_work_while_sync_writes() {
     assert!(reads > 1);
     assert_eq!(store.count("accounts").unwrap(), 3000);
 }
+
+/// One open mirror per file: a second opener (here, in this process) is
+/// told the mirror is in use and by whom, and touches nothing; once the
+/// first closes, it opens.
+#[test]
+fn a_mirror_open_elsewhere_is_in_use_until_closed() {
+    let dir = common::temp_dir();
+    let db = dir.join("m.db");
+    let first = mooring_core::Store::open(&db).expect("first");
+    let e = mooring_core::Store::open(&db).err().expect("in use");
+    match &e {
+        mooring_core::Error::InUse { holder: Some(h) } => {
+            assert!(h.contains(&format!("pid {}", std::process::id())), "{h}")
+        }
+        other => panic!("not InUse: {other:?}"),
+    }
+    assert!(e.to_string().contains("in use by"), "{e}");
+    first.close().expect("close");
+    let second = mooring_core::Store::open(&db).expect("opens once the first closed");
+    drop(second);
+    mooring_core::Store::open(&db).expect("and once the second was dropped");
+}

@@ -95,7 +95,7 @@ async fn a_page_a_local_write_and_an_upload_ack_store_the_same_cells() {
     let profile = profile();
     let engine = env.engine(&profile, 500).await;
     engine.sync(quiet()).await.expect("first sync");
-    let store = Store::open(env.db()).expect("store");
+    let store = engine.store().clone();
     let account = store
         .query(&mooring_core::store::Query::table("accounts"))
         .expect("accounts")

@@ -35,6 +35,22 @@ impl TokenProvider for StaticToken {
     }
 }
 
+/// HTTP requests sent (retries included), shared by every clone of the
+/// `RemoteConfig` it belongs to: the request counts of the diagnostics
+/// report's sync runs.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCount(Arc<std::sync::atomic::AtomicU64>);
+
+impl RequestCount {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn add_one(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RemoteConfig {
     /// The environment URL (`https://org.crm.dynamics.com`); the client
@@ -57,6 +73,8 @@ pub struct RemoteConfig {
     pub backoff_cap: Duration,
     /// A longer Retry-After is an error rather than a silent hang.
     pub max_retry_after: Duration,
+    /// Counts what every `Remote` made from this config sends.
+    pub requests: RequestCount,
 }
 
 impl RemoteConfig {
@@ -72,6 +90,7 @@ impl RemoteConfig {
             backoff_base: Duration::from_millis(250),
             backoff_cap: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(600),
+            requests: RequestCount::default(),
         }
     }
 }
@@ -174,6 +193,7 @@ impl Remote {
                 // Bytes clones share the buffer: a retry costs no copy.
                 req = req.body(b.clone());
             }
+            self.cfg.requests.add_one();
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
@@ -320,7 +340,7 @@ impl Remote {
                     attempts += 1;
                     let cut = e.problem == crate::status::ResponseProblem::Truncated;
                     if !cut || attempts > self.cfg.max_retries {
-                        warn!(%what, "the server's answer is not a page: {e}");
+                        warn!(%what, problem = e.problem.as_str(), "the server's answer is not a page");
                         return Err(Error::bad_response(
                             what,
                             e.problem,
@@ -328,7 +348,7 @@ impl Remote {
                         ));
                     }
                     let wait = self.backoff(attempts);
-                    warn!(%what, attempt = attempts, ?wait, "page does not parse (cut short?): {e}; retrying");
+                    warn!(%what, attempt = attempts, ?wait, "page does not parse (cut short?); retrying");
                     tokio::time::sleep(wait).await;
                 }
             }

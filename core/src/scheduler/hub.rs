@@ -11,13 +11,16 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::StatusView;
-use crate::status::{Event, StatusMachine, SyncStatus, Warning};
+use crate::diagnostics::{History, Transition};
+use crate::status::{Event, Icon, StatusMachine, SyncStatus, Warning};
 
 /// Called with the current status at once, then with every change.
 pub type StatusListener = Arc<dyn Fn(&SyncStatus) + Send + Sync>;
 
 pub struct StatusHub {
     inner: Mutex<Inner>,
+    /// The last visible changes and sync runs, for the diagnostics report.
+    history: History,
     next_id: AtomicU64,
     runtime: tokio::runtime::Handle,
 }
@@ -29,6 +32,8 @@ struct Inner {
     /// (offline, paused) may still run until its next await: its late
     /// events must not make the status say "syncing" again.
     job: u64,
+    /// The icon and message of the last recorded transition.
+    last_shown: Option<(Icon, &'static str)>,
 }
 
 impl StatusHub {
@@ -38,7 +43,9 @@ impl StatusHub {
                 machine: StatusMachine::new(),
                 listeners: HashMap::new(),
                 job: 0,
+                last_shown: None,
             }),
+            history: History::default(),
             next_id: AtomicU64::new(1),
             runtime,
         }
@@ -53,13 +60,24 @@ impl StatusHub {
     /// Feeds one event; tells the listeners when the status changed.
     pub fn apply(&self, event: Event) -> bool {
         let mut inner = self.lock();
-        Self::apply_locked(&mut inner, event)
+        self.apply_locked(&mut inner, event)
     }
 
-    fn apply_locked(inner: &mut Inner, event: Event) -> bool {
+    fn apply_locked(&self, inner: &mut Inner, event: Event) -> bool {
         let Some(status) = inner.machine.apply(event).cloned() else {
             return false;
         };
+        // Progress changes the status many times a second: the history
+        // keeps the changes of icon or message.
+        let shown = (status.icon, status.message.key);
+        if inner.last_shown.as_ref() != Some(&shown) {
+            self.history.transition(Transition {
+                at_ms: crate::now_ms(),
+                icon: format!("{:?}", status.icon),
+                message_key: status.message.key.to_string(),
+            });
+            inner.last_shown = Some(shown);
+        }
         // Sent under the lock: listeners see changes in the order applied.
         inner
             .listeners
@@ -80,7 +98,7 @@ impl StatusHub {
         if inner.job != id {
             return false;
         }
-        Self::apply_locked(&mut inner, event)
+        self.apply_locked(&mut inner, event)
     }
 
     /// Job `id` ended by itself: later events are the runner's.
@@ -102,12 +120,16 @@ impl StatusHub {
     pub(crate) fn stop_job(&self, event: Option<Event>) {
         let mut inner = self.lock();
         if let Some(e) = event {
-            Self::apply_locked(&mut inner, e);
+            self.apply_locked(&mut inner, e);
         }
         if inner.job != 0 {
             inner.job = 0;
-            Self::apply_locked(&mut inner, Event::SyncStopped);
+            self.apply_locked(&mut inner, Event::SyncStopped);
         }
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     pub fn status(&self) -> SyncStatus {

@@ -662,9 +662,9 @@ impl Policy {
             Err(e) => {
                 let failure = self.failure_of(&e, now);
                 if matches!(failure, Failure::Offline | Failure::Throttled { .. }) {
-                    info!("sync stopped: {e}");
+                    info!(error = %e.summary(), "sync stopped");
                 } else {
-                    warn!("sync failed: {e}");
+                    warn!(error = %e.summary(), "sync failed");
                 }
                 out.push(Action::Status(Event::ResponseProblem(e.response_problem())));
                 out.push(Action::Status(Event::SyncFailed {

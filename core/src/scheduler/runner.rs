@@ -15,6 +15,7 @@ use super::job::{self, JobCtx, Outcome};
 use super::policy::{Action, Input, Policy, Request, WaitFor, Waiters};
 use super::{Source, StatusHub};
 use crate::connectivity::Prober;
+use crate::diagnostics::RunRecord;
 use crate::error::Result;
 use crate::sync::SyncEngine;
 
@@ -53,6 +54,15 @@ pub(crate) struct Runner {
     waiters: Vec<Waiter>,
     /// Asked while a run was going: answered by the run after it.
     next_waiters: Vec<Waiter>,
+    /// The sync run going, for its record in the diagnostics history.
+    run: Option<RunStart>,
+}
+
+struct RunStart {
+    started_ms: i64,
+    at: Instant,
+    kind: &'static str,
+    requests: u64,
 }
 
 enum Wake {
@@ -79,6 +89,7 @@ impl Runner {
             job: None,
             waiters: Vec::new(),
             next_waiters: Vec::new(),
+            run: None,
         }
     }
 
@@ -124,6 +135,10 @@ impl Runner {
                             Input::ProbeDone { connectivity, user }
                         }
                         Ok(Outcome::Sync { id, engine, result }) => {
+                            self.end_run(match &result {
+                                Ok(_) => "ok".into(),
+                                Err(e) => e.code(),
+                            });
                             let prepared = engine.is_some();
                             if engine.is_some() {
                                 self.engine = engine;
@@ -137,6 +152,9 @@ impl Runner {
                         Err(e) => {
                             // A panic in a job (a bug): report it, do not die.
                             warn!("sync job failed: {e}");
+                            if matches!(running, Some(Running::Sync(_))) {
+                                self.end_run("internal".into());
+                            }
                             let current_sync = matches!(
                                 running,
                                 Some(Running::Sync(id)) if self.hub.job_current(id)
@@ -188,6 +206,18 @@ impl Runner {
                     };
                     let handle = tokio::spawn(async move { ctx.run(plan).await });
                     self.job = Some((Running::Sync(id), handle));
+                    self.run = Some(RunStart {
+                        started_ms: crate::now_ms(),
+                        at: Instant::now(),
+                        kind: if plan.full {
+                            "full"
+                        } else if plan.download {
+                            "due"
+                        } else {
+                            "upload"
+                        },
+                        requests: self.source.remote.requests.get(),
+                    });
                 }
                 Action::CancelJob => self.abort_job(),
                 Action::EndJob => {
@@ -232,8 +262,29 @@ impl Runner {
             handle.abort();
             if matches!(running, Running::Sync(_)) {
                 self.hub.stop_job(None);
+                self.end_run("cancelled".into());
             }
         }
+    }
+
+    /// Records the run that ended in the history, and moves the log
+    /// records so far into the mirror (off the runtime's threads).
+    fn end_run(&mut self, outcome: String) {
+        if let Some(run) = self.run.take() {
+            self.hub.history().run(RunRecord {
+                started_ms: run.started_ms,
+                duration_ms: run.at.elapsed().as_millis() as u64,
+                kind: run.kind.to_string(),
+                requests: self.source.remote.requests.get() - run.requests,
+                outcome,
+            });
+        }
+        let store = self.source.store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.flush_log() {
+                tracing::debug!(error = %e.summary(), "could not keep the log records");
+            }
+        });
     }
 }
 

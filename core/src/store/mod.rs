@@ -11,9 +11,12 @@
 mod meta_keys {
     pub const USER_ID: &str = "whoami.user_id";
     pub const RESOLVED_PROFILE: &str = "profile.resolved";
+    pub const LOG: &str = "diagnostics.log";
 }
 
 mod checkpoint;
+mod journal;
+mod lock;
 mod migrate;
 mod query;
 mod queue;
@@ -65,6 +68,11 @@ pub(crate) struct Inner {
     tables: RwLock<HashMap<String, TableColumns>>,
     watches: watch::Registry,
     checkpointer: checkpoint::Checkpointer,
+    /// This store's hold on `<db>-lock` (released by `close` or drop).
+    lock: Mutex<Option<lock::FileLock>>,
+    /// The last log record (of `diagnostics::log_ring`) moved into the
+    /// mirror; held while moving, so no record goes in twice.
+    log_cursor: Mutex<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -170,6 +178,8 @@ impl Store {
     /// `Error::WrongKey`, and the file is left untouched.
     pub fn open_with_key(path: impl AsRef<Path>, key: Option<Secret>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
+        // First: a mirror another store has open is not touched at all.
+        let file_lock = lock::FileLock::acquire(&path)?;
         let mut writer = connect(&path, None, key.as_ref())?;
         // Before anything writes: a newer release's file stays untouched.
         let version = version::check(&writer)?;
@@ -202,9 +212,14 @@ impl Store {
                 tables: RwLock::new(tables),
                 watches: watch::Registry::default(),
                 checkpointer,
+                lock: Mutex::new(Some(file_lock)),
+                log_cursor: Mutex::new(0),
             }),
         })
     }
+
+    /// The files of the mirror at `path` besides the database itself.
+    pub const FILE_SUFFIXES: [&'static str; 4] = ["-wal", "-shm", "-journal", "-lock"];
 
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -236,7 +251,18 @@ impl Store {
             pool.clear();
         }
         self.inner.checkpointer.stop();
+        if let Ok(mut lock) = self.inner.lock.lock() {
+            lock.take();
+        }
         Ok(())
+    }
+
+    /// Lets another opener have the file (the app closed): reads through
+    /// this store still work, but it no longer claims the mirror.
+    pub(crate) fn release_lock(&self) {
+        if let Ok(mut lock) = self.inner.lock.lock() {
+            lock.take();
+        }
     }
 
     fn check_open(&self) -> Result<()> {

@@ -467,6 +467,35 @@ impl Store {
         })
     }
 
+    /// The outbox by kind of change and age, for the diagnostics report.
+    pub(crate) fn outbox_report(&self, now_ms: i64) -> Result<crate::diagnostics::OutboxReport> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT count(*),
+                        coalesce(sum(op = 'create'), 0),
+                        coalesce(sum(op = 'update'), 0),
+                        coalesce(sum(op = 'delete'), 0),
+                        coalesce(sum(sent), 0),
+                        min(created_ms)
+                 FROM mooring_outbox",
+                [],
+                |r| {
+                    let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                    Ok(crate::diagnostics::OutboxReport {
+                        pending: n(0)?,
+                        creates: n(1)?,
+                        updates: n(2)?,
+                        deletes: n(3)?,
+                        in_flight: n(4)?,
+                        oldest_pending_age_secs: r
+                            .get::<_, Option<i64>>(5)?
+                            .map(|t| ((now_ms - t).max(0) / 1000) as u64),
+                    })
+                },
+            )?)
+        })
+    }
+
     /// The queue, oldest first, at most `limit` entries.
     pub(crate) fn outbox_head(&self, limit: usize) -> Result<Vec<Entry>> {
         self.with_reader(|c| {

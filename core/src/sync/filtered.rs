@@ -102,7 +102,7 @@ impl SyncEngine {
                             )
                             && !e.is_auth() =>
                     {
-                        info!(table = %t.name, "stored next link refused ({e}); restarting the filter pass");
+                        info!(table = %t.name, error = %e.summary(), "stored next link refused; restarting the filter pass");
                         let mut s = self.state(t).await?;
                         s.next_link = None;
                         let url = self.filtered_url(t, &t.select_list(), &f);

@@ -71,7 +71,7 @@ impl SyncEngine {
             {
                 Ok(_) => return Ok(()),
                 Err(e) if resuming && !restarted && link_rejected(&e) => {
-                    warn!(table = %t.name, "the server refused the stored next link ({e}); restarting this table");
+                    warn!(table = %t.name, error = %e.summary(), "the server refused the stored next link; restarting this table");
                     restarted = true;
                     // Reload: pages of the failed attempt may have committed.
                     state = self.state(t).await?;

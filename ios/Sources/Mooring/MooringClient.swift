@@ -117,6 +117,14 @@ public final class MooringClient: Sendable {
         try await mapErrors { try await app.uploadNow() }
     }
 
+    /// The diagnostics report, as text for the user to share with support
+    /// (a `ShareLink`): versions, profile, per-table sync state, outbox,
+    /// sync error codes, recent status changes, sync runs and logs. No
+    /// token, key or row value in it.
+    public func diagnostics() async throws(MooringError) -> String {
+        try await mapErrors { try await app.diagnostics() }
+    }
+
     /// Asks for a sync without waiting for it.
     public func requestSync() { app.requestSync() }
 

@@ -150,6 +150,13 @@ struct ClientTests {
         #expect(errors.first?.action == .update)
         #expect(errors.first?.kind == .recordNotFound)
         #expect(errors.first?.httpStatus == 404)
+        // What the user shares with support: the error by its code, never
+        // the row's values.
+        let report = try await client.diagnostics()
+        #expect(report.contains("## Sync errors (1)"))
+        #expect(report.contains("HTTP 404"))
+        #expect(!report.contains(emulator.token))
+        #expect(!report.contains("swift-test-key"))
 
         try await client.discardSyncError(errors[0].id)
         try await waitForStatus(client, "connected after discard") { $0.icon == .connected }

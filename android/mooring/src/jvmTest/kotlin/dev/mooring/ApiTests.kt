@@ -116,6 +116,9 @@ class ApiTests {
             assertNull(emu.serverRow("accounts", id), "not on the server while offline")
             val refused = assertFailsWith<MooringException.Offline>("uploadNow offline") { app.uploadNow() }
             assertTrue(refused.reason.isNotEmpty(), "a reason")
+            val report = app.diagnostics()
+            assertTrue(report.contains("1 pending (1 creates"), "the outbox in the report:\n$report")
+            assertTrue(!report.contains("KT offline") && !report.contains("555-0101"), "no row value in the report")
 
             app.setHostNetwork(online = true)
             app.uploadNow()

@@ -165,6 +165,14 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
     /** Uploads pending changes now, without downloading. */
     suspend fun uploadNow() = call { it.uploadNow() }
 
+    /**
+     * The diagnostics report, as text for the user to share with support
+     * (an `ACTION_SEND` intent): versions, profile, per-table sync state,
+     * outbox, sync error codes, recent status changes, sync runs and logs.
+     * No token, key or row value in it.
+     */
+    suspend fun diagnostics(): String = call { it.diagnostics() }
+
     /** Asks for a sync without waiting (pull-to-refresh). */
     fun requestSync() = call { it.requestSync() }
 
