@@ -175,6 +175,12 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Whether the fault may make a run give up (the others only slow it
+    /// down or make it re-baseline: a run with only those must succeed).
+    pub fn may_fail_a_run(&self) -> bool {
+        !matches!(self, Fault::Latency { .. } | Fault::ExpireDeltaTokens)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Fault::RefuseConnections { .. } => "refused_connections",
