@@ -803,3 +803,64 @@ async fn filtered_tables_keep_pending_rows_through_refreshes() {
         owner_is(me),
     );
 }
+
+/// Found by the chaos soak (docs/robustness.md): a row created locally and
+/// uploaded while its table waits for a baseline that has not started (a
+/// profile change that adds a column, or a new table), then deleted on the
+/// server before that baseline starts, must be swept by it: the delta link
+/// the baseline ends with starts after the delete, so nothing else would
+/// ever remove the row from the mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_uploaded_then_deleted_before_the_next_baseline_leaves_the_mirror() {
+    let env = env(5).await;
+    let narrow = r#"{"tables":[{"name":"accounts","columns":["name"],"rows":"all"}]}"#;
+    let wide = r#"{"tables":[
+        {"name":"accounts","columns":["name","telephone1"],"rows":"all"},
+        {"name":"contacts","columns":["lastname"],"rows":"all"}]}"#;
+    let engine = env.engine(narrow, 500).await;
+    engine.sync(quiet()).await.unwrap();
+    engine.store().close().unwrap();
+    drop(engine);
+
+    // The new profile re-baselines accounts (a new column) and adds
+    // contacts; before the next sync the app writes and uploads.
+    let engine = env.engine(wide, 500).await;
+    let ob = outbox(&engine, 100);
+    let account = ob
+        .create("accounts", &obj(json!({"name": "made, then deleted"})))
+        .unwrap();
+    let kept = ob
+        .create("accounts", &obj(json!({"name": "made and kept"})))
+        .unwrap();
+    let contact = ob
+        .create("contacts", &obj(json!({"lastname": "made, then deleted"})))
+        .unwrap();
+    assert_eq!(ob.upload().await.unwrap().uploaded, 3);
+    env.admin
+        .delete_row("accounts", Uuid::parse_str(&account).unwrap())
+        .unwrap();
+    env.admin
+        .delete_row("contacts", Uuid::parse_str(&contact).unwrap())
+        .unwrap();
+
+    engine.sync(quiet()).await.unwrap();
+    let s = engine.store();
+    assert!(s.get("accounts", &account).unwrap().is_none(), "swept");
+    assert!(s.get("contacts", &contact).unwrap().is_none(), "swept");
+    assert!(
+        s.get("accounts", &kept).unwrap().is_some(),
+        "still on the server"
+    );
+    assert_mirror(
+        s,
+        &env.admin,
+        "accounts",
+        "accountid",
+        &["name", "telephone1"],
+        all,
+    );
+    assert_mirror(s, &env.admin, "contacts", "contactid", &["lastname"], all);
+    // And the next delta keeps it so.
+    engine.delta(quiet()).await.unwrap();
+    assert!(s.get("accounts", &account).unwrap().is_none());
+}

@@ -195,6 +195,22 @@ fn authenticate(sh: &Shared, req: &Request) -> Result<User, Box<Response>> {
     }
 }
 
+/// A revoked token's answer: the 401 of an unknown token.
+fn revoked_token() -> Response {
+    let mut r = error(
+        401,
+        "",
+        "The bearer token is not valid for this environment.",
+    );
+    r.headers_mut().insert(
+        "www-authenticate",
+        HeaderValue::from_static(
+            "Bearer error=\"invalid_token\", error_description=\"The access token has been revoked\"",
+        ),
+    );
+    r
+}
+
 /// Service protection: a request budget per user and window.
 fn check_budget(sh: &Shared, user: &User) -> Result<(), Box<Response>> {
     let Some((limit, window)) = sh.request_budget else {
@@ -334,6 +350,9 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
         Ok(u) => u,
         Err(r) => return *r,
     };
+    if sh.faults.is_revoked(&user.token) {
+        return revoked_token();
+    }
     // In flight from here: injected latency counts as time spent serving.
     let _slot = match InFlight::enter(&sh, &user) {
         Ok(slot) => slot,
@@ -509,6 +528,31 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                     "Expected {\"kind\": \"html\" | \"truncated\" | \"wrong_content_type\" | \"duplicate_rows\" | \"wrong_context\" | \"garbage\", \"count\": n}.",
                 ),
             }
+        }
+        ("POST", ["revoke-token"]) => {
+            let on = args.get("on").and_then(J::as_bool).unwrap_or(true);
+            let token = args
+                .get("token")
+                .and_then(J::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| user.token.clone());
+            if !sh
+                .users
+                .iter()
+                .any(|u| !u.token.is_empty() && u.token == token)
+            {
+                return error(
+                    400,
+                    "0x80060888",
+                    "Expected {\"token\": <a user's token>, \"on\": bool}.",
+                );
+            }
+            admin.set_token_revoked(&token, on);
+            admin_json(200, json!({"on": on}))
+        }
+        ("POST", ["clear-faults"]) => {
+            admin.clear_faults();
+            admin_json(200, json!({}))
         }
         ("POST", ["expire-delta-tokens"]) => {
             admin.expire_delta_tokens();

@@ -148,6 +148,8 @@ pub(crate) struct Faults {
     pub refusing: std::sync::atomic::AtomicBool,
     /// The next N successful entity reads answer this instead.
     pub nonsense: Mutex<Option<(Nonsense, u32)>>,
+    /// Bearer tokens /api/data refuses with 401 (revoked) until restored.
+    pub revoked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Faults {
@@ -157,6 +159,13 @@ impl Faults {
         let (kind, n) = (*g)?;
         *g = (n > 1).then(|| (kind, n - 1));
         Some(kind)
+    }
+
+    pub(crate) fn is_revoked(&self, token: &str) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(token)
     }
 }
 
@@ -373,6 +382,34 @@ impl Admin {
     /// Accept-and-drop every connection, and cut open ones on their next read.
     pub fn set_refusing_connections(&self, on: bool) {
         self.shared.faults.refusing.store(on, Ordering::SeqCst);
+    }
+    /// Revokes (`on`) or restores a user's bearer token: while revoked,
+    /// every /api/data request with it answers 401 like an unknown token.
+    /// The admin API keeps accepting it, so it can be restored.
+    pub fn set_token_revoked(&self, token: &str, on: bool) {
+        let mut g = self
+            .shared
+            .faults
+            .revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if on {
+            g.insert(token.to_string());
+        } else {
+            g.remove(token);
+        }
+    }
+    /// Switches every injected fault off: latency, pending failures,
+    /// truncation and nonsense, refused connections, revoked tokens.
+    /// Expired delta tokens stay expired (that is server state).
+    pub fn clear_faults(&self) {
+        let f = &self.shared.faults;
+        f.latency_ms.store(0, Ordering::SeqCst);
+        f.fail_count.store(0, Ordering::SeqCst);
+        *f.truncate_after.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *f.nonsense.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        f.refusing.store(false, Ordering::SeqCst);
+        f.revoked.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
     pub fn users(&self) -> Vec<User> {
         self.shared.users.clone()

@@ -1,6 +1,8 @@
 //! What the kill tests share: the `accounts` rows of the server and of a
 //! mirror file, as comparable maps (key -> the named columns as text, numbers
 //! normalised to f64 so SQLite integers and JSON numbers compare).
+//! Each test crate uses part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -674,3 +674,53 @@ async fn entity_reads_can_answer_nonsense() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_token_can_be_revoked_then_restored_and_faults_cleared() {
+    let e = seeded(1).await;
+    let root = e.server.root_url();
+    let admin = |path: &str, body: serde_json::Value| {
+        e.client
+            .post(format!("{root}/admin/{path}"))
+            .bearer_auth(&e.token)
+            .json(&body)
+            .send()
+    };
+    // Over HTTP: the caller's own token by default.
+    let r = admin("revoke-token", json!({"on": true})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = e.get("WhoAmI").await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.header("www-authenticate")
+            .is_some_and(|h| h.contains("invalid_token"))
+    );
+    assert!(!r.text.contains(&e.token), "no token in the answer");
+    // The admin API still takes it, so it can be restored.
+    let r = admin("revoke-token", json!({"token": e.token, "on": false}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(e.get("WhoAmI").await.status, 200);
+    let r = admin("revoke-token", json!({"token": "nobody's", "on": true}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "only a user's token can be revoked");
+
+    // Every fault at once, then one switch clears them all.
+    e.admin.set_token_revoked(&e.token, true);
+    e.admin.set_latency(Duration::from_millis(2_000));
+    e.admin.fail_next(5, 500);
+    e.admin.truncate_next_page_after(0);
+    e.admin.nonsense_next(mooring_devserver::Nonsense::Html, 5);
+    let r = admin("clear-faults", json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let t = Instant::now();
+    let r = e.get("accounts").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["value"].as_array().map(Vec::len), Some(1));
+    assert!(t.elapsed() < Duration::from_millis(1_500), "latency off");
+    e.admin.set_refusing_connections(true);
+    e.admin.clear_faults();
+    assert_eq!(e.get("WhoAmI").await.status, 200, "connections accepted");
+}
