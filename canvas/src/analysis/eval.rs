@@ -440,7 +440,9 @@ impl Analyzer<'_> {
             }
             return Val::Unknown;
         }
-        if f != "Value" {
+        // `Value` (choices), `IsSelected` (a gallery's item) and columns
+        // the app adds with AddColumns are not the table's.
+        if f != "Value" && f != "IsSelected" && !self.added.contains(f) {
             let msg = if self.tables[t].ds.columns.is_empty() {
                 format!(
                     "'{f}' of table {} looks like a display name, and the source maps none (YAML v3): give --server to resolve it",
@@ -785,8 +787,14 @@ impl Analyzer<'_> {
             }
             "AddColumns" => {
                 for (i, c) in rest.iter().enumerate() {
-                    if i % 2 == 1 || !matches!(c.kind, ExprKind::Text(_) | ExprKind::Name(_)) {
-                        a.eval(c);
+                    match (&c.kind, i % 2) {
+                        // The added column's name: the app's own field.
+                        (ExprKind::Text(n) | ExprKind::Name(n), 0) => {
+                            a.added.insert(n.clone());
+                        }
+                        _ => {
+                            a.eval(c);
+                        }
                     }
                 }
                 (src.as_rows(), None)
@@ -797,7 +805,8 @@ impl Analyzer<'_> {
                 }
                 let v = match name {
                     "First" | "Last" => src.as_rec(),
-                    "FirstN" | "LastN" | "Distinct" | "Shuffle" | "Sort" => src.as_rows(),
+                    "FirstN" | "LastN" | "Shuffle" | "Sort" => src.as_rows(),
+                    // Distinct makes a new one-column table (Value/Result).
                     _ => Val::Unknown,
                 };
                 (v, None)

@@ -87,6 +87,8 @@ pub(crate) struct Analyzer<'a> {
     this_item: eval::Val,
     /// Named formulas being expanded (a cycle stops the expansion).
     named_stack: Vec<String>,
+    /// Names of columns the app adds (`AddColumns`).
+    added: BTreeSet<String>,
 }
 
 /// Builds the profile of `app`. With `schema` (the server's, for the
@@ -129,6 +131,7 @@ pub fn analyze(format: Format, app: &App, schema: Option<&Schema>) -> Result<Gen
         frames: Vec::new(),
         this_item: eval::Val::Unknown,
         named_stack: Vec::new(),
+        added: BTreeSet::new(),
     };
     a.parse_all()?;
     for _ in 0..WARM_PASSES {
