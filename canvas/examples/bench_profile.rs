@@ -16,7 +16,11 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: bench_profile PATH [RUNS]");
         return std::process::ExitCode::from(2);
     };
-    let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20).max(1);
+    let runs: usize = args
+        .next()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20)
+        .max(1);
     let before = peak_rss_kb().unwrap_or(0);
     let mut times = Vec::new();
     let mut summary = String::new();

@@ -79,11 +79,22 @@ fn main() -> ExitCode {
     };
     apps.sort();
     let mut failed = 0;
-    println!("{:<36} {:>6} {:>7} {:>8} {:>8}  result", "app", "tables", "columns", "warnings", "ms");
+    println!(
+        "{:<36} {:>6} {:>7} {:>8} {:>8}  result",
+        "app", "tables", "columns", "warnings", "ms"
+    );
     for app in &apps {
-        let name = app.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = app
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         // The v3 examples keep the app under Examples/.
-        let src = if app.join("Examples/Src").is_dir() { app.join("Examples") } else { app.clone() };
+        let src = if app.join("Examples/Src").is_dir() {
+            app.join("Examples")
+        } else {
+            app.clone()
+        };
         let started = std::time::Instant::now();
         let result = mooring_canvas::profile_from_app(&src, None);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -102,7 +113,10 @@ fn main() -> ExitCode {
                     g.explanation.warnings.len()
                 );
                 match want {
-                    None => (head, vec![format!("no expected file {name}.json; got {got}")]),
+                    None => (
+                        head,
+                        vec![format!("no expected file {name}.json; got {got}")],
+                    ),
                     Some(w) => {
                         let mut out = Vec::new();
                         diff("", &strip(&w), &got, &mut out);
@@ -121,5 +135,9 @@ fn main() -> ExitCode {
         }
     }
     println!("{} apps, {failed} mismatched", apps.len());
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

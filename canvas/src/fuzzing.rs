@@ -6,7 +6,9 @@
 /// either reading accepts it.
 pub fn formula(data: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(data);
-    let a = crate::fx::parse(&text).map(|_| ()).map_err(|e| e.to_string());
+    let a = crate::fx::parse(&text)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     let b = crate::fx::parse_named_formulas(&text)
         .map(|_| ())
         .map_err(|e| e.to_string());

@@ -10,7 +10,9 @@ use mooring_canvas::{Format, Generated, WarningKind, profile_from_app};
 use mooring_core::Rows;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn table<'a>(g: &'a Generated, name: &str) -> &'a mooring_canvas::TableExplanation {
@@ -59,7 +61,11 @@ fn msapp(folder: &Path, out: &Path) {
     }
     files.sort();
     for p in files {
-        let name = p.strip_prefix(folder).unwrap().to_string_lossy().replace('\\', "/");
+        let name = p
+            .strip_prefix(folder)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         zip.start_file(name, opts).unwrap();
         zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
     }
@@ -87,7 +93,15 @@ fn unpack_folder_gives_tables_columns_filters_and_reasons() {
     // Owner (Owner = User()).
     assert_eq!(
         columns(&g, "mo_jobs"),
-        vec!["mo_duedate", "mo_jobstatus", "mo_notes", "mo_priority", "mo_site", "mo_title", "ownerid"]
+        vec![
+            "mo_duedate",
+            "mo_jobstatus",
+            "mo_notes",
+            "mo_priority",
+            "mo_site",
+            "mo_title",
+            "ownerid"
+        ]
     );
     // Rows, in file order: MyJobs (App.fx.yaml) keeps the user's own or
     // the last 30 days; galJobs keeps the Open ones (the view it also names
@@ -106,26 +120,58 @@ fn unpack_folder_gives_tables_columns_filters_and_reasons() {
     );
     let jobs = table(&g, "Jobs");
     assert!(jobs.read && jobs.written);
-    let keeps: Vec<_> = jobs.rows_because.iter().map(|r| (r.site.control.as_str(), r.site.property.as_str(), r.keeps.as_str())).collect();
+    let keeps: Vec<_> = jobs
+        .rows_because
+        .iter()
+        .map(|r| {
+            (
+                r.site.control.as_str(),
+                r.site.property.as_str(),
+                r.keeps.as_str(),
+            )
+        })
+        .collect();
     assert_eq!(
         keeps,
         vec![
-            ("App", "Formulas", "owned or not Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='mo_duedate',PropertyValue=30)"),
+            (
+                "App",
+                "Formulas",
+                "owned or not Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='mo_duedate',PropertyValue=30)"
+            ),
             ("galJobs", "Items", "mo_jobstatus eq 100000000"),
         ]
     );
     // Positions: the Filter of galJobs.Items is on line 4 of its file,
     // after `Items: =` (column 17).
     let gal = &jobs.rows_because[1].site;
-    assert_eq!((gal.file.as_str(), gal.line, gal.column), ("Src/Jobs Screen.fx.yaml", 4, 17));
-    assert!(gal.excerpt.starts_with("Filter(Jobs, 'Job Status'"), "{}", gal.excerpt);
+    assert_eq!(
+        (gal.file.as_str(), gal.line, gal.column),
+        ("Src/Jobs Screen.fx.yaml", 4, 17)
+    );
+    assert!(
+        gal.excerpt.starts_with("Filter(Jobs, 'Job Status'"),
+        "{}",
+        gal.excerpt
+    );
     // The named formula is on the block scalar's first line (line 3).
     let named = &jobs.rows_because[0].site;
     assert_eq!((named.file.as_str(), named.line), ("Src/App.fx.yaml", 3));
-    let priority = jobs.columns.iter().find(|c| c.logical_name == "mo_priority").unwrap();
+    let priority = jobs
+        .columns
+        .iter()
+        .find(|c| c.logical_name == "mo_priority")
+        .unwrap();
     assert_eq!(priority.display_name.as_deref(), Some("Priority"));
-    let controls: Vec<_> = priority.because.iter().map(|s| format!("{}.{}", s.control, s.property)).collect();
-    assert_eq!(controls, vec!["Priority_DataCard1.DataField", "Priority_DataCard1.Default"]);
+    let controls: Vec<_> = priority
+        .because
+        .iter()
+        .map(|s| format!("{}.{}", s.control, s.property))
+        .collect();
+    assert_eq!(
+        controls,
+        vec!["Priority_DataCard1.DataField", "Priority_DataCard1.Default"]
+    );
 
     // Sites: only reached through the Site lookup (ThisItem.Site.Name).
     assert_eq!(columns(&g, "mo_sites"), vec!["mo_name"]);
@@ -134,7 +180,10 @@ fn unpack_folder_gives_tables_columns_filters_and_reasons() {
 
     // Visits: the OnStart's ClearCollect filter is device-evaluable; the
     // collection's later Search and Filter add columns, not reads.
-    assert_eq!(columns(&g, "mo_visits"), vec!["mo_done", "mo_job", "mo_summary", "mo_visitdate"]);
+    assert_eq!(
+        columns(&g, "mo_visits"),
+        vec!["mo_done", "mo_job", "mo_summary", "mo_visitdate"]
+    );
     assert_eq!(
         g.profile.tables[2].rows,
         Rows::Some {
@@ -146,11 +195,24 @@ fn unpack_folder_gives_tables_columns_filters_and_reasons() {
 
     assert_eq!(
         warnings(&g, WarningKind::NonDataverseConnector),
-        vec!["connector Office365Users is not Dataverse: offline, its calls fail (Dataverse offline supports Dataverse tables only)"]
+        vec![
+            "connector Office365Users is not Dataverse: offline, its calls fail (Dataverse offline supports Dataverse tables only)"
+        ]
     );
-    let relate: Vec<_> = g.explanation.warnings.iter().filter(|w| w.kind == WarningKind::UnsupportedOffline).collect();
+    let relate: Vec<_> = g
+        .explanation
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::UnsupportedOffline)
+        .collect();
     assert_eq!(relate.len(), 1, "{relate:?}");
-    assert_eq!(relate[0].site.as_ref().map(|s| (s.control.as_str(), s.line)), Some(("btnDone", 13)));
+    assert_eq!(
+        relate[0]
+            .site
+            .as_ref()
+            .map(|s| (s.control.as_str(), s.line)),
+        Some(("btnDone", 13))
+    );
     assert_eq!(warnings(&g, WarningKind::UnusedDataSource).len(), 1);
     assert!(warnings(&g, WarningKind::UnusedDataSource)[0].contains("Crews"));
 
@@ -194,7 +256,14 @@ fn yaml_v3_folder_reads_double_quoted_formulas_and_warns_without_metadata() {
     // line), after `OnStart: "=` … `ClearCollect(colActive, `.
     let c = table(&g, "Contacts");
     let site = &c.rows_because[0].site;
-    assert_eq!((site.file.as_str(), site.control.as_str(), site.property.as_str()), ("Src/App.pa.yaml", "App", "OnStart"));
+    assert_eq!(
+        (
+            site.file.as_str(),
+            site.control.as_str(),
+            site.property.as_str()
+        ),
+        ("Src/App.pa.yaml", "App", "OnStart")
+    );
 }
 
 #[test]
@@ -206,15 +275,41 @@ fn msapp_with_controls_json_and_msapp_of_yaml_v3() {
     assert_eq!(g.explanation.format, Format::Msapp);
     assert_eq!(g.explanation.app, "Orders");
     // Quantity > cutoff, and cutoff is only ever Set to 5.
-    let orders = g.profile.tables.iter().find(|t| t.name == "mo_orders").unwrap();
-    assert_eq!(orders.columns, vec!["mo_customer", "mo_number", "mo_quantity"]);
-    assert_eq!(orders.rows, Rows::Some { owned: false, filter: Some("mo_quantity gt 5".into()), related: false });
+    let orders = g
+        .profile
+        .tables
+        .iter()
+        .find(|t| t.name == "mo_orders")
+        .unwrap();
+    assert_eq!(
+        orders.columns,
+        vec!["mo_customer", "mo_number", "mo_quantity"]
+    );
+    assert_eq!(
+        orders.rows,
+        Rows::Some {
+            owned: false,
+            filter: Some("mo_quantity gt 5".into()),
+            related: false
+        }
+    );
     // Customer.'Account Name': the one declared table with that column.
-    let accounts = g.profile.tables.iter().find(|t| t.name == "accounts").unwrap();
-    assert_eq!((accounts.columns.clone(), accounts.rows.clone()), (vec!["name".to_string()], Rows::related()));
+    let accounts = g
+        .profile
+        .tables
+        .iter()
+        .find(|t| t.name == "accounts")
+        .unwrap();
+    assert_eq!(
+        (accounts.columns.clone(), accounts.rows.clone()),
+        (vec!["name".to_string()], Rows::related())
+    );
     // JSON formulas have no line: sites say the file only.
     let site = &table(&g, "Orders").rows_because[0].site;
-    assert_eq!((site.file.as_str(), site.line, site.control.as_str()), ("Controls/4.json", 0, "galOrders"));
+    assert_eq!(
+        (site.file.as_str(), site.line, site.control.as_str()),
+        ("Controls/4.json", 0, "galOrders")
+    );
 
     // The YAML v3 fixture zipped as Studio saves it: the same profile.
     let v3 = dir.join("Contacts.msapp");
@@ -236,14 +331,25 @@ fn bad_input_is_a_typed_error_with_file_line_and_column() {
     )
     .unwrap();
     let e = profile_from_app(&dir, None).unwrap_err().to_string();
-    assert_eq!(e, "Src/App.fx.yaml:8:21: g.Items: expected a value, found \")\"");
-    std::fs::write(dir.join("Src/App.fx.yaml"), "App As appinfo:\n  - [unclosed\n").unwrap();
+    assert_eq!(
+        e,
+        "Src/App.fx.yaml:8:21: g.Items: expected a value, found \")\""
+    );
+    std::fs::write(
+        dir.join("Src/App.fx.yaml"),
+        "App As appinfo:\n  - [unclosed\n",
+    )
+    .unwrap();
     let e = profile_from_app(&dir, None).unwrap_err().to_string();
     assert!(e.starts_with("Src/App.fx.yaml:"), "{e}");
     std::fs::write(dir.join("x.msapp"), b"PK\x03\x04 not really").unwrap();
-    let e = profile_from_app(&dir.join("x.msapp"), None).unwrap_err().to_string();
+    let e = profile_from_app(&dir.join("x.msapp"), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a readable .msapp"), "{e}");
-    let e = profile_from_app(&dir.join("missing"), None).unwrap_err().to_string();
+    let e = profile_from_app(&dir.join("missing"), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,7 +28,10 @@ fn seeds_parse_and_no_input_panics() {
     for (name, entry) in TARGETS {
         for f in files(&root.join("seeds").join(name)) {
             let data = std::fs::read(&f).unwrap();
-            assert_eq!(entry(&data).map_err(|e| format!("{}: {e}", f.display())), Ok(()));
+            assert_eq!(
+                entry(&data).map_err(|e| format!("{}: {e}", f.display())),
+                Ok(())
+            );
             for cut in 0..data.len() {
                 let r = std::panic::catch_unwind(|| entry(&data[..cut]));
                 assert!(r.is_ok(), "{name}: {} cut at {cut} panicked", f.display());
@@ -43,7 +46,12 @@ fn seeds_parse_and_no_input_panics() {
     }
     assert!(seeds >= 5, "the seeds are missing ({seeds})");
     // Nesting past the parser's cap is an error, not a stack overflow.
-    for deep in ["(".repeat(100_000), "-".repeat(100_000), "F(".repeat(50_000), "{a:".repeat(50_000)] {
+    for deep in [
+        "(".repeat(100_000),
+        "-".repeat(100_000),
+        "F(".repeat(50_000),
+        "{a:".repeat(50_000),
+    ] {
         assert!(mooring_canvas::fuzzing::formula(deep.as_bytes()).is_err());
     }
 }

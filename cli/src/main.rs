@@ -225,10 +225,12 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     cfg.max_retries = args.retries;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
     let profile = match (&args.profile, &args.app) {
-        (_, Some(app)) => mooring_canvas::profile_from_app_checked(&remote, app)
-            .await
-            .map_err(canvas_error)?
-            .profile,
+        (_, Some(app)) => {
+            mooring_canvas::profile_from_app_checked(&remote, app)
+                .await
+                .map_err(canvas_error)?
+                .profile
+        }
         (Some(path), None) => profile_file(&remote, path).await?,
         (None, None) => {
             return Err(mooring_core::Error::Profile(

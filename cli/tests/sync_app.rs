@@ -37,9 +37,21 @@ async fn sync_app_keeps_the_rows_the_formulas_need() {
     let app = app();
 
     // The profile, checked against the server, with its explanation.
-    let out = run(&["profile", "from-app", app.to_str().unwrap(), "--server", &url, "--explain"]).await;
+    let out = run(&[
+        "profile",
+        "from-app",
+        app.to_str().unwrap(),
+        "--server",
+        &url,
+        "--explain",
+    ])
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json_end = stdout.find("\n\napp ").expect("explanation after the JSON");
     let profile: serde_json::Value = serde_json::from_str(&stdout[..json_end]).unwrap();
     assert_eq!(
@@ -55,25 +67,54 @@ async fn sync_app_keeps_the_rows_the_formulas_need() {
              "rows": {"filter": "lastname ne ''", "owned": false, "related": false}}
         ]})
     );
-    assert!(stdout.contains("table Accounts (account, entity set accounts): read"), "{stdout}");
+    assert!(
+        stdout.contains("table Accounts (account, entity set accounts): read"),
+        "{stdout}"
+    );
 
     // Sync straight from the app.
-    let out = run(&["sync", "--app", app.to_str().unwrap(), "--server", &url, "--db", db.to_str().unwrap()]).await;
+    let out = run(&[
+        "sync",
+        "--app",
+        app.to_str().unwrap(),
+        "--server",
+        &url,
+        "--db",
+        db.to_str().unwrap(),
+    ])
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.lines().last().unwrap().starts_with("synced tables=2 "), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("synced tables=2 "),
+        "{stdout}"
+    );
 
     // The mirror: every contact with a last name; accounts owned by the
     // user or pointed at by a kept contact, and no other.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let me = server.admin().users()[0].id.to_string();
-    let contacts: i64 = conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0)).unwrap();
+    let contacts: i64 = conn
+        .query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
+        .unwrap();
     let server_contacts = server
         .admin()
         .rows("contacts")
         .unwrap()
         .iter()
-        .filter(|r| r.get("lastname").and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()))
+        .filter(|r| {
+            r.get("lastname")
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| !s.is_empty())
+        })
         .count();
     assert_eq!(contacts as usize, server_contacts);
     let stray: i64 = conn
@@ -85,7 +126,9 @@ async fn sync_app_keeps_the_rows_the_formulas_need() {
         )
         .unwrap();
     assert_eq!(stray, 0, "accounts neither owned nor related");
-    let accounts: i64 = conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0)).unwrap();
+    let accounts: i64 = conn
+        .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+        .unwrap();
     assert!(accounts > 0 && (accounts as usize) < 300, "{accounts}");
 
     // A column the app names but the server lacks: an error naming the formula.
@@ -96,8 +139,19 @@ async fn sync_app_keeps_the_rows_the_formulas_need() {
     std::fs::write(&screen, text.replace("'Main Phone'", "'Fax'")).unwrap();
     let ds = bad.join("DataSources/Accounts.json");
     let text = std::fs::read_to_string(&ds).unwrap();
-    std::fs::write(&ds, text.replace("\"telephone1\": \"Main Phone\"", "\"fax\": \"Fax\"")).unwrap();
-    let out = run(&["profile", "from-app", bad.to_str().unwrap(), "--server", &url]).await;
+    std::fs::write(
+        &ds,
+        text.replace("\"telephone1\": \"Main Phone\"", "\"fax\": \"Fax\""),
+    )
+    .unwrap();
+    let out = run(&[
+        "profile",
+        "from-app",
+        bad.to_str().unwrap(),
+        "--server",
+        &url,
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::Analyzer;
 use super::explain::WarningKind;
 use super::names::lookup_target;
 use super::rows::{Cond, odata_text};
-use super::Analyzer;
 use crate::fx::{BinOp, Expr, ExprKind, UnOp};
 use crate::source::DataSource;
 
@@ -103,10 +103,33 @@ impl Val {
 /// Functions whose first argument is a table and whose other arguments
 /// see its row.
 const ROW_SCOPED: [&str; 27] = [
-    "Filter", "LookUp", "Search", "Sort", "SortByColumns", "AddColumns", "ShowColumns",
-    "DropColumns", "RenameColumns", "ForAll", "CountRows", "CountA", "CountIf", "Sum",
-    "Average", "Max", "Min", "StdevP", "VarP", "Concat", "Distinct", "First", "Last", "FirstN",
-    "LastN", "GroupBy", "Shuffle",
+    "Filter",
+    "LookUp",
+    "Search",
+    "Sort",
+    "SortByColumns",
+    "AddColumns",
+    "ShowColumns",
+    "DropColumns",
+    "RenameColumns",
+    "ForAll",
+    "CountRows",
+    "CountA",
+    "CountIf",
+    "Sum",
+    "Average",
+    "Max",
+    "Min",
+    "StdevP",
+    "VarP",
+    "Concat",
+    "Distinct",
+    "First",
+    "Last",
+    "FirstN",
+    "LastN",
+    "GroupBy",
+    "Shuffle",
 ];
 
 impl Analyzer<'_> {
@@ -274,15 +297,21 @@ impl Analyzer<'_> {
             );
             return Val::Rows(t);
         }
-        if let Some(d) = self.app.data_sources.iter().find(|d| d.name() == n) {
-            if let DataSource::Connector { name, .. } = d {
-                let name = name.clone();
-                self.connector(&name, e);
-                return Val::Connector(name);
-            }
-            // A collection Studio declared: its value is what the app put in.
+        // A collection Studio declared is not returned here: its value is
+        // what the app put in (the variables below).
+        if let Some(DataSource::Connector { name, .. }) =
+            self.app.data_sources.iter().find(|d| d.name() == n)
+        {
+            let name = name.clone();
+            self.connector(&name, e);
+            return Val::Connector(name);
         }
-        if let Some(i) = self.app.option_sets.iter().position(|o| o.display_name == n) {
+        if let Some(i) = self
+            .app
+            .option_sets
+            .iter()
+            .position(|o| o.display_name == n)
+        {
             return Val::Choices(i);
         }
         if let Some(i) = self.app.views.iter().position(|o| o.display_name == n) {
@@ -391,10 +420,9 @@ impl Analyzer<'_> {
                 let items = self.items[i].clone();
                 match f {
                     "Selected" | "LastSubmit" | "Updates" | "Item" => match items.as_rec() {
-                        Val::Unknown => Val::Runtime(format!(
-                            "control {}.{f}",
-                            self.app.controls[i].name
-                        )),
+                        Val::Unknown => {
+                            Val::Runtime(format!("control {}.{f}", self.app.controls[i].name))
+                        }
                         v => v,
                     },
                     "AllItems" | "SelectedItems" => items.as_rows(),
@@ -464,7 +492,11 @@ impl Analyzer<'_> {
                 let (v, _, direct) = self.source(inner);
                 (v, Some(alias.clone()), direct)
             }
-            ExprKind::Name(n) | ExprKind::Disambiguated { scope: None, name: n } => {
+            ExprKind::Name(n)
+            | ExprKind::Disambiguated {
+                scope: None,
+                name: n,
+            } => {
                 let shadowed = matches!(arg.kind, ExprKind::Name(_))
                     && self.frames.iter().any(|f| match f {
                         Frame::Names(m) => m.contains_key(n),
@@ -479,7 +511,12 @@ impl Analyzer<'_> {
         }
     }
 
-    fn with_row<T>(&mut self, val: Val, alias: Option<String>, f: impl FnOnce(&mut Self) -> T) -> T {
+    fn with_row<T>(
+        &mut self,
+        val: Val,
+        alias: Option<String>,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
         self.frames.push(Frame::Row {
             val: val.as_rec(),
             alias,
@@ -715,7 +752,10 @@ impl Analyzer<'_> {
             match self.tables[t].column(k) {
                 Some(col) => self.note_column(t, &col, at),
                 None if direct => {
-                    let msg = format!("the record written to {} names no column '{k}' of it", self.tables[t].ds.name);
+                    let msg = format!(
+                        "the record written to {} names no column '{k}' of it",
+                        self.tables[t].ds.name
+                    );
                     self.warn(WarningKind::Unresolved, msg, Some(at));
                 }
                 None => {}
@@ -814,7 +854,10 @@ impl Analyzer<'_> {
         });
         if let Some(t) = direct {
             let cond = result.1.unwrap_or_else(|| {
-                Cond::All(format!("{name}({}, …) reads every row", self.tables[t].ds.name))
+                Cond::All(format!(
+                    "{name}({}, …) reads every row",
+                    self.tables[t].ds.name
+                ))
             });
             self.note_rows(t, e, cond);
         }
@@ -848,8 +891,12 @@ impl Analyzer<'_> {
             };
         }
         match &p.kind {
-            ExprKind::Binary(BinOp::And, a, b) => self.predicate(a, Some(t)).and(self.predicate(b, Some(t))),
-            ExprKind::Binary(BinOp::Or, a, b) => self.predicate(a, Some(t)).or(self.predicate(b, Some(t))),
+            ExprKind::Binary(BinOp::And, a, b) => {
+                self.predicate(a, Some(t)).and(self.predicate(b, Some(t)))
+            }
+            ExprKind::Binary(BinOp::Or, a, b) => {
+                self.predicate(a, Some(t)).or(self.predicate(b, Some(t)))
+            }
             ExprKind::Call {
                 namespace: None,
                 name,
@@ -868,7 +915,9 @@ impl Analyzer<'_> {
                 args,
             } if name == "IsBlank" && args.len() == 1 => match self.eval(&args[0]) {
                 Val::Column {
-                    table, column, via: None,
+                    table,
+                    column,
+                    via: None,
                 } if table == t => Cond::filter(
                     format!("{column} eq null"),
                     format!("IsBlank({column}) is known on the device"),
@@ -890,26 +939,41 @@ impl Analyzer<'_> {
                     format!("the yes/no column {column}"),
                 ),
                 Val::View(set, view) => {
-                    let id = self.app.views[set].views.get(&view).cloned().unwrap_or_default();
+                    let id = self.app.views[set]
+                        .views
+                        .get(&view)
+                        .cloned()
+                        .unwrap_or_default();
                     Cond::All(format!(
                         "the view '{view}' (savedquery {id}): its filter is stored on the server, not in the app"
                     ))
                 }
-                v => Cond::All(depends(&v, "a condition the profile cannot compute without the app running")),
+                v => Cond::All(depends(
+                    &v,
+                    "a condition the profile cannot compute without the app running",
+                )),
             },
         }
     }
 
     fn comparison(&mut self, op: BinOp, va: Val, vb: Val, t: usize) -> Cond {
         let (col, via, other, op) = match (&va, &vb) {
-            (Val::Column { table, column, via }, _) if *table == t || via.as_ref().is_some_and(|v| v.0 == t) => {
+            (Val::Column { table, column, via }, _)
+                if *table == t || via.as_ref().is_some_and(|v| v.0 == t) =>
+            {
                 (column.clone(), via.clone(), vb, op)
             }
-            (_, Val::Column { table, column, via }) if *table == t || via.as_ref().is_some_and(|v| v.0 == t) => {
+            (_, Val::Column { table, column, via })
+                if *table == t || via.as_ref().is_some_and(|v| v.0 == t) =>
+            {
                 (column.clone(), via.clone(), va, flip(op))
             }
             _ => {
-                let dep = if matches!(va, Val::Runtime(_)) { va } else { vb };
+                let dep = if matches!(va, Val::Runtime(_)) {
+                    va
+                } else {
+                    vb
+                };
                 return Cond::All(depends(&dep, "compares values the profile cannot compute"));
             }
         };
@@ -963,13 +1027,26 @@ impl Analyzer<'_> {
                         format!("{col} is today"),
                     ),
                     (BinOp::Ge | BinOp::Gt, d) if d <= 0 => Cond::filter(
-                        format!("not Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='{col}',PropertyValue={})", -d),
-                        format!("{col} within the last {} days or later (the window moves with each sync)", -d),
+                        format!(
+                            "not Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='{col}',PropertyValue={})",
+                            -d
+                        ),
+                        format!(
+                            "{col} within the last {} days or later (the window moves with each sync)",
+                            -d
+                        ),
                     ),
-                    _ => Cond::All(format!("a date bound on {col} that the profile does not keep")),
+                    _ => Cond::All(format!(
+                        "a date bound on {col} that the profile does not keep"
+                    )),
                 };
             }
-            v => return Cond::All(depends(&v, &format!("compares {col} with a value the profile cannot compute"))),
+            v => {
+                return Cond::All(depends(
+                    &v,
+                    &format!("compares {col} with a value the profile cannot compute"),
+                ));
+            }
         };
         Cond::filter(
             format!("{col} {sym} {lit}"),
@@ -1007,7 +1084,9 @@ fn days(n: &str) -> Option<i64> {
 fn depends(v: &Val, otherwise: &str) -> String {
     match v {
         Val::Runtime(d) => format!("depends on {d}"),
-        Val::UserField(f) => format!("compares with the user's {f}: the profile cannot hold the user's own values"),
+        Val::UserField(f) => {
+            format!("compares with the user's {f}: the profile cannot hold the user's own values")
+        }
         Val::Connector(c) => format!("depends on connector {c}"),
         _ => otherwise.to_string(),
     }

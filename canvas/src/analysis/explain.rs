@@ -170,7 +170,11 @@ impl Explanation {
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nwarnings:");
             for w in &self.warnings {
-                let at = w.site.as_ref().map(|s| format!(" at {}", s.at())).unwrap_or_default();
+                let at = w
+                    .site
+                    .as_ref()
+                    .map(|s| format!(" at {}", s.at()))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "  {:?}{at}: {}", w.kind, w.message);
             }
         }

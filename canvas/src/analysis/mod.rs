@@ -25,7 +25,9 @@ use mooring_core::{Profile, Rows};
 use crate::error::{CanvasError, Result};
 use crate::fx::{self, Expr};
 use crate::source::{App, DataSource, DataverseTable, Format, Property};
-use explain::{ColumnExplanation, Explanation, RowReason, Site, TableExplanation, Warning, WarningKind};
+use explain::{
+    ColumnExplanation, Explanation, RowReason, Site, TableExplanation, Warning, WarningKind,
+};
 pub use rows::Cond;
 
 /// Passes over the app before the recording one (values assigned in one
@@ -330,7 +332,12 @@ impl Analyzer<'_> {
                     let Some(attr) = s.attribute(col) else {
                         let site = sites.iter().next().cloned();
                         let at = site
-                            .map(|s| format!(" (named at {}:{}:{} {}.{}: {})", s.file, s.line, s.column, s.control, s.property, s.excerpt))
+                            .map(|s| {
+                                format!(
+                                    " (named at {}:{}:{} {}.{}: {})",
+                                    s.file, s.line, s.column, s.control, s.property, s.excerpt
+                                )
+                            })
                             .unwrap_or_default();
                         return Err(CanvasError::Schema(format!(
                             "table {} ({}): column {col} does not exist on the server{at}",
@@ -340,7 +347,9 @@ impl Analyzer<'_> {
                     if attr.is_lookup() {
                         lookups += 1;
                     }
-                    if attr.attribute_type == "Image" || attr.attribute_type == "Virtual" && col.ends_with("image") {
+                    if attr.attribute_type == "Image"
+                        || attr.attribute_type == "Virtual" && col.ends_with("image")
+                    {
                         image_columns += 1;
                     }
                 }
@@ -451,7 +460,10 @@ fn decide_rows(u: &Usage) -> (Rows, Vec<RowReason>) {
             excerpt: String::new(),
         });
         let (keeps, reason) = if u.reached {
-            ("related", "only reached through lookups of other tables: the rows they point at")
+            (
+                "related",
+                "only reached through lookups of other tables: the rows they point at",
+            )
         } else {
             (
                 "owned",

@@ -26,7 +26,10 @@ impl Table {
             return Some(l.clone());
         }
         let lower = name.to_ascii_lowercase();
-        let lower = match lower.strip_prefix('_').and_then(|x| x.strip_suffix("_value")) {
+        let lower = match lower
+            .strip_prefix('_')
+            .and_then(|x| x.strip_suffix("_value"))
+        {
             Some(inner) => inner.to_string(),
             None => lower,
         };

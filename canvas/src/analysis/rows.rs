@@ -50,7 +50,10 @@ impl Cond {
                     filter: Some(b),
                     why: w2,
                 },
-            ) => Cond::filter(format!("{} and {}", paren(&a), paren(&b)), format!("{w1}; {w2}")),
+            ) => Cond::filter(
+                format!("{} and {}", paren(&a), paren(&b)),
+                format!("{w1}; {w2}"),
+            ),
             // Owned AND a filter is not expressible: keep the owned rows
             // (a superset), the narrower of the two in practice.
             (c @ Cond::Some { owned: true, .. }, _) | (_, c @ Cond::Some { owned: true, .. }) => c,

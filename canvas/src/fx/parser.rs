@@ -464,8 +464,13 @@ impl<'a> Parser<'a> {
     /// A UDF body in braces (`F(): Void = { Set(a, 1); };`), told apart
     /// from a record literal by the absence of `name:` after `{`.
     fn is_udf_block(&self) -> bool {
-        !(matches!(self.toks.get(self.pos + 1).map(|t| &t.tok), Some(Tok::Ident(_)))
-            && matches!(self.toks.get(self.pos + 2).map(|t| &t.tok), Some(Tok::P(":"))))
+        !(matches!(
+            self.toks.get(self.pos + 1).map(|t| &t.tok),
+            Some(Tok::Ident(_))
+        ) && matches!(
+            self.toks.get(self.pos + 2).map(|t| &t.tok),
+            Some(Tok::P(":"))
+        ))
     }
 
     fn block(&mut self) -> Result<Expr, FxError> {
@@ -524,7 +529,10 @@ mod tests {
                 args,
             } => format!(
                 "{}{name}({})",
-                namespace.as_ref().map(|n| format!("{n}::")).unwrap_or_default(),
+                namespace
+                    .as_ref()
+                    .map(|n| format!("{n}::"))
+                    .unwrap_or_default(),
                 args.iter().map(show).collect::<Vec<_>>().join(", ")
             ),
             ExprKind::Record(f) => format!(
@@ -534,7 +542,9 @@ mod tests {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            ExprKind::Table(v) => format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(", ")),
+            ExprKind::Table(v) => {
+                format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(", "))
+            }
             ExprKind::Unary(op, a) => format!("{op:?}({})", show(a)),
             ExprKind::Binary(op, a, b) => format!("{op:?}({}, {})", show(a), show(b)),
             ExprKind::As(a, n) => format!("As({}, {n})", show(a)),
@@ -548,29 +558,55 @@ mod tests {
 
     #[test]
     fn precedence_follows_power_fx() {
-        assert_eq!(p("a || b && c = 1 + 2 * 3"), "Or(a, And(b, Eq(c, Add(1, Mul(2, 3)))))");
+        assert_eq!(
+            p("a || b && c = 1 + 2 * 3"),
+            "Or(a, And(b, Eq(c, Add(1, Mul(2, 3)))))"
+        );
         assert_eq!(p("a & b = c"), "Eq(Concat(a, b), c)");
         assert_eq!(p("Not a.b And !c"), "And(Not(a.b), Not(c))");
         assert_eq!(p("-2 ^ 2"), "Neg(Pow(2, 2))");
         assert_eq!(p("50% * x"), "Mul(Percent(50), x)");
-        assert_eq!(p("'Name' in Col.Selected Or x exactin y"), "Or(In(Name, Col.Selected), ExactIn(x, y))");
+        assert_eq!(
+            p("'Name' in Col.Selected Or x exactin y"),
+            "Or(In(Name, Col.Selected), ExactIn(x, y))"
+        );
     }
 
     #[test]
     fn canvas_shapes() {
         assert_eq!(
-            p("Sort(Filter(Timesheets,'Timesheets (Views)'.'My Timesheets','Date Worked'>= D.SelectedDate),'Date Worked')"),
+            p(
+                "Sort(Filter(Timesheets,'Timesheets (Views)'.'My Timesheets','Date Worked'>= D.SelectedDate),'Date Worked')"
+            ),
             "Sort(Filter(Timesheets, Timesheets (Views).My Timesheets, Ge(Date Worked, D.SelectedDate)), Date Worked)"
         );
-        assert_eq!(p("Set(a, User()); ClearCollect(c, {x: 1, 'y z': \"t\"});"), "Set(a, User()); ClearCollect(c, {x: 1, y z: \"t\"})");
-        assert_eq!(p("ForAll(colRooms As Room, Room.Name)"), "ForAll(As(colRooms, Room), Room.Name)");
-        assert_eq!(p("Office365Users.SearchUser({searchTerm: t}).Mail"), "Office365Users::SearchUser({searchTerm: t}).Mail");
-        assert_eq!(p("DataSourceInfo([@Contacts], x, \"a\")"), "DataSourceInfo([@Contacts], x, \"a\")");
+        assert_eq!(
+            p("Set(a, User()); ClearCollect(c, {x: 1, 'y z': \"t\"});"),
+            "Set(a, User()); ClearCollect(c, {x: 1, y z: \"t\"})"
+        );
+        assert_eq!(
+            p("ForAll(colRooms As Room, Room.Name)"),
+            "ForAll(As(colRooms, Room), Room.Name)"
+        );
+        assert_eq!(
+            p("Office365Users.SearchUser({searchTerm: t}).Mail"),
+            "Office365Users::SearchUser({searchTerm: t}).Mail"
+        );
+        assert_eq!(
+            p("DataSourceInfo([@Contacts], x, \"a\")"),
+            "DataSourceInfo([@Contacts], x, \"a\")"
+        );
         assert_eq!(p("Accounts[@Name]"), "Accounts[@Name]");
-        assert_eq!(p("$\"{Slot.Id}|{Room.Room}\""), "$(Slot.Id \"|\" Room.Room)");
+        assert_eq!(
+            p("$\"{Slot.Id}|{Room.Room}\""),
+            "$(Slot.Id \"|\" Room.Room)"
+        );
         assert_eq!(p("And(a, b) || Or(c)"), "Or(And(a, b), Or(c))");
         assert_eq!(p("[\"new_name\", 1]"), "[\"new_name\", 1]");
-        assert_eq!(p("If(x, Set(a, 1); Set(b, 2), )"), "If(x, Set(a, 1); Set(b, 2), _)");
+        assert_eq!(
+            p("If(x, Set(a, 1); Set(b, 2), )"),
+            "If(x, Set(a, 1); Set(b, 2), _)"
+        );
         assert_eq!(p("a!b"), "a.b");
         assert_eq!(p(""), "_");
         assert_eq!(p("  // only a comment"), "_");

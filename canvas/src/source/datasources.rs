@@ -147,7 +147,10 @@ fn add_mapped_name(t: &mut DataverseTable, key: &str, display: &str) {
     }
     // `_ownerid_value` → `ownerid`; custom lookups appear under their
     // navigation name (`poha_Event`): the attribute is its lower case.
-    let logical = match lower.strip_prefix('_').and_then(|x| x.strip_suffix("_value")) {
+    let logical = match lower
+        .strip_prefix('_')
+        .and_then(|x| x.strip_suffix("_value"))
+    {
         Some(inner) => inner.to_string(),
         None => lower,
     };
@@ -182,12 +185,18 @@ mod tests {
         );
         assert_eq!(
             t.navigations.keys().collect::<Vec<_>>(),
-            vec!["mo_job_SyncErrors", "mo_jobtags_association", "mo_mo_visit_job_mo_job"]
+            vec![
+                "mo_job_SyncErrors",
+                "mo_jobtags_association",
+                "mo_mo_visit_job_mo_job"
+            ]
         );
         assert_eq!(t.primary_id.as_deref(), Some("mo_jobid"));
         assert_eq!(app.views[0].views["My Jobs"], "g1");
         assert_eq!(app.option_sets[0].options["Inactive"], "1");
-        assert!(matches!(&app.data_sources[1], DataSource::Connector { name, .. } if name == "Office365Users"));
+        assert!(
+            matches!(&app.data_sources[1], DataSource::Connector { name, .. } if name == "Office365Users")
+        );
         assert!(matches!(&app.data_sources[2], DataSource::Other { name } if name == "colJobs"));
         let e = parse_data_source_entries("x.json", "[", &mut app).unwrap_err();
         assert!(e.to_string().starts_with("x.json: "), "{e}");

@@ -77,9 +77,14 @@ pub struct Property {
 pub enum DataSource {
     Dataverse(DataverseTable),
     /// A connector (`Office365Users`): not available offline.
-    Connector { name: String, api: String },
+    Connector {
+        name: String,
+        api: String,
+    },
     /// Collections and static samples declared by Studio.
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 impl DataSource {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{App, Control, Property, control_kind, datasources, detect, unpack, v3, Format};
+use super::{App, Control, Format, Property, control_kind, datasources, detect, unpack, v3};
 use crate::error::{CanvasError, Result};
 
 /// No entry of an app is near this; a bigger one is refused (zip bombs).
@@ -38,7 +38,9 @@ pub fn load(path: &Path, bytes: &[u8]) -> Result<App> {
             continue;
         }
         if f.size() > MAX_ENTRY_BYTES {
-            return Err(bad(&format!("{name} is larger than {MAX_ENTRY_BYTES} bytes")));
+            return Err(bad(&format!(
+                "{name} is larger than {MAX_ENTRY_BYTES} bytes"
+            )));
         }
         let mut text = String::new();
         (&mut f)
@@ -80,7 +82,8 @@ pub fn load(path: &Path, bytes: &[u8]) -> Result<App> {
     if let Some(text) = data_sources {
         let mut refs = App::default();
         datasources::parse_data_source_entries("References/DataSources.json", &text, &mut refs)?;
-        app.data_sources.retain(|d| refs.data_sources.iter().all(|r| r.name() != d.name()));
+        app.data_sources
+            .retain(|d| refs.data_sources.iter().all(|r| r.name() != d.name()));
         app.data_sources.extend(refs.data_sources);
         app.views.extend(refs.views);
         app.option_sets.extend(refs.option_sets);
@@ -107,7 +110,12 @@ fn add_json_control(app: &mut App, file: &str, c: &Value, parent: Option<usize>,
         parent,
         properties: Vec::new(),
     });
-    for rule in c.get("Rules").and_then(Value::as_array).into_iter().flatten() {
+    for rule in c
+        .get("Rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let prop = s(rule, "Property");
         let script = s(rule, "InvariantScript");
         if prop.is_empty() {
@@ -122,7 +130,12 @@ fn add_json_control(app: &mut App, file: &str, c: &Value, parent: Option<usize>,
             column: 0,
         });
     }
-    for child in c.get("Children").and_then(Value::as_array).into_iter().flatten() {
+    for child in c
+        .get("Children")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         add_json_control(app, file, child, Some(idx), depth + 1);
     }
 }

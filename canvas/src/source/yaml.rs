@@ -101,7 +101,11 @@ impl Builder<'_> {
             // yaml-rust2 marks a block scalar where its text starts: on
             // the line after `|-`, maybe before the indentation.
             TScalarStyle::Literal | TScalarStyle::Folded => {
-                let text = self.lines.get(line.saturating_sub(1)).copied().unwrap_or("");
+                let text = self
+                    .lines
+                    .get(line.saturating_sub(1))
+                    .copied()
+                    .unwrap_or("");
                 let indent = text.len() - text.trim_start().len();
                 (line, indent + 1)
             }
@@ -188,9 +192,15 @@ mod tests {
         let doc = parse("f.yaml", text).unwrap();
         let a = doc.get("A As screen").unwrap();
         let items = a.get("Items").unwrap();
-        assert_eq!((items.text.as_str(), items.line, items.column), ("=Filter(T, x)", 2, 12));
+        assert_eq!(
+            (items.text.as_str(), items.line, items.column),
+            ("=Filter(T, x)", 2, 12)
+        );
         let on = a.get("OnSelect").unwrap();
-        assert_eq!((on.text.as_str(), on.line, on.column), ("=Set(a, 1);\nSet(b, 2)", 4, 9));
+        assert_eq!(
+            (on.text.as_str(), on.line, on.column),
+            ("=Set(a, 1);\nSet(b, 2)", 4, 9)
+        );
         let t = a.get("Text").unwrap();
         assert_eq!((t.text.as_str(), t.line, t.column), ("=\"a\"", 6, 12));
     }
