@@ -3,7 +3,8 @@
 //! plain lines otherwise, ending with one summary line. `upload`: sends the
 //! outbox's local changes (the kill test drives it). `demo`: the emulator,
 //! the app facade and an interactive shell (demo.rs). `status`: what a
-//! local mirror knows about its sync.
+//! local mirror knows about its sync. `profile from-app`: the offline
+//! profile of a canvas app, from its formulas (mooring-canvas).
 
 mod demo;
 mod progress;
@@ -43,6 +44,9 @@ enum Command {
     /// profile, per-table sync state, outbox, sync error codes, integrity,
     /// recent log records. No token, key or row value (no network used).
     Diagnostics(DiagnosticsArgs),
+    /// Offline profiles: generate one from a canvas app's source.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
 }
 
 #[derive(clap::Args)]
@@ -57,6 +61,30 @@ struct DiagnosticsArgs {
     /// JSON instead of text.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// Reads a canvas app (a `pac canvas unpack` folder, a .msapp, a Power
+    /// Apps YAML folder) and prints the offline profile its formulas need.
+    FromApp(FromAppArgs),
+}
+
+#[derive(clap::Args)]
+struct FromAppArgs {
+    /// The app: its folder or its .msapp file.
+    path: PathBuf,
+    /// Check the profile against this environment's schema (entity sets,
+    /// lookups, every column the formulas name).
+    #[arg(long)]
+    server: Option<String>,
+    /// Bearer token for --server (prefer the MOORING_TOKEN variable).
+    #[arg(long, env = "MOORING_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// After the profile, every table, column and row choice with the
+    /// formulas that caused it, and every warning.
+    #[arg(long)]
+    explain: bool,
 }
 
 #[derive(clap::Args)]
@@ -80,8 +108,12 @@ struct SyncArgs {
     #[arg(long, env = "MOORING_TOKEN", hide_env_values = true)]
     token: String,
     /// Offline profile JSON, or an app manifest JSON (with "screens").
+    #[arg(long, required_unless_present = "app", conflicts_with = "app")]
+    profile: Option<PathBuf>,
+    /// A canvas app (folder or .msapp): its profile is generated from its
+    /// formulas and checked against the server.
     #[arg(long)]
-    profile: PathBuf,
+    app: Option<PathBuf>,
     /// The local SQLite mirror (created if missing).
     #[arg(long)]
     db: PathBuf,
@@ -172,6 +204,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => runtime.block_on(upload(args)),
         Command::Status(args) => status(&args),
         Command::Diagnostics(args) => diagnostics(&args),
+        Command::Profile(ProfileCommand::FromApp(args)) => runtime.block_on(from_app(args)),
         Command::Demo(args) => {
             return match runtime.block_on(demo::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -214,20 +247,23 @@ fn key_from_env(var: Option<&str>) -> mooring_core::Result<Option<Secret>> {
 
 async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     let started = std::time::Instant::now();
-    let text = std::fs::read_to_string(&args.profile).map_err(|e| {
-        mooring_core::Error::Profile(format!("cannot read {}: {e}", args.profile.display()))
-    })?;
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.page_size = args.page_size;
     cfg.max_retries = args.retries;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
-    let is_manifest =
-        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("screens").is_some());
-    let profile = if is_manifest {
-        let manifest = AppManifest::from_json(&text)?;
-        mooring_core::profile_from_manifest(&remote, &manifest).await?
-    } else {
-        Profile::from_json(&text)?
+    let profile = match (&args.profile, &args.app) {
+        (_, Some(app)) => {
+            mooring_canvas::profile_from_app_checked(&remote, app)
+                .await
+                .map_err(canvas_error)?
+                .profile
+        }
+        (Some(path), None) => profile_file(&remote, path).await?,
+        (None, None) => {
+            return Err(mooring_core::Error::Profile(
+                "give --profile FILE or --app PATH".into(),
+            ));
+        }
     };
     let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
@@ -236,6 +272,57 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     view.finish();
     summary.secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// A profile JSON, or an app manifest resolved against the server.
+async fn profile_file(remote: &Remote, path: &std::path::Path) -> mooring_core::Result<Profile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        mooring_core::Error::Profile(format!("cannot read {}: {e}", path.display()))
+    })?;
+    let is_manifest =
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("screens").is_some());
+    if is_manifest {
+        let manifest = AppManifest::from_json(&text)?;
+        mooring_core::profile_from_manifest(remote, &manifest).await
+    } else {
+        Profile::from_json(&text)
+    }
+}
+
+/// The canvas crate's errors, as the CLI's one error type (a profile
+/// problem; core's own errors pass through unchanged).
+fn canvas_error(e: mooring_canvas::CanvasError) -> mooring_core::Error {
+    match e {
+        mooring_canvas::CanvasError::Core(e) => e,
+        other => mooring_core::Error::Profile(other.to_string()),
+    }
+}
+
+/// `mooring profile from-app`: the profile JSON, then (with --explain)
+/// the explanation.
+async fn from_app(args: FromAppArgs) -> mooring_core::Result<String> {
+    let generated = match &args.server {
+        Some(server) => {
+            let token = args.token.clone().ok_or_else(|| {
+                mooring_core::Error::Profile(
+                    "--server needs a token (--token or MOORING_TOKEN)".into(),
+                )
+            })?;
+            let remote = Remote::new(
+                RemoteConfig::new(server.clone()),
+                Arc::new(StaticToken(Secret::new(token))),
+            )?;
+            mooring_canvas::profile_from_app_checked(&remote, &args.path).await
+        }
+        None => mooring_canvas::profile_from_app(&args.path, None),
+    }
+    .map_err(canvas_error)?;
+    let mut out = generated.profile.to_json();
+    if args.explain {
+        out.push_str("\n\n");
+        out.push_str(generated.explanation.to_text().trim_end());
+    }
+    Ok(out)
 }
 
 /// Uploads the outbox; one summary line:

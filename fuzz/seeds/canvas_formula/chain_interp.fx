@@ -1,0 +1,1 @@
+Set(a, User()); ClearCollect(c, {x: 1, 'y z': "t"""}); $"{a.Email}|{{x}} {With({r: 1}, r)}" // c

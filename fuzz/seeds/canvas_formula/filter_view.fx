@@ -1,0 +1,1 @@
+Sort(Filter(Timesheets,'Timesheets (Views)'.'My Timesheets','Date Worked'>= D.SelectedDate && Not(x)),'Date Worked')

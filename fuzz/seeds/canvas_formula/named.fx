@@ -1,0 +1,1 @@
+U=4; Me := User(); Double(x: Number): Number = x * 2;
