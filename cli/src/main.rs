@@ -197,8 +197,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sync(args) => runtime.block_on(sync(args)).map(|s| {
             format!(
-                "synced tables={} rows={} downloaded_rows={} deleted_rows={} secs={:.1}",
-                s.tables, s.rows, s.downloaded_rows, s.deleted_rows, s.secs
+                "synced tables={} rows={} downloaded_rows={} deleted_rows={} json_bytes={} wire_bytes={} secs={:.1}",
+                s.tables, s.rows, s.downloaded_rows, s.deleted_rows, s.bytes, s.wire_bytes, s.secs
             )
         }),
         Command::Upload(args) => runtime.block_on(upload(args)),

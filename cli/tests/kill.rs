@@ -1,38 +1,61 @@
 //! The kill test: `mooring sync` is SIGKILLed at random moments of an
-//! initial sync of 100,000 rows, then run again to completion. Each time
-//! the mirror must equal the server row for row, and the rerun may
-//! download at most one page beyond the rows the killed run had not
-//! committed. MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED tune
+//! initial sync of two tables of 60,000 rows downloading in parallel, then
+//! run again to completion. Each time the mirror must equal the server row
+//! for row, table by table, and the rerun may download at most one page
+//! per table beyond the rows the killed run had not committed. MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED tune
 //! it; scripts/soak-kill runs many more trials.
 
 mod common;
 
-use common::{mirror_rows, server_rows};
+use common::{mirror_table_rows, server_table_rows};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mooring_devserver::Config;
 
-const ROWS: usize = 100_000;
+const ROWS: usize = 60_000;
 const PAGE: u64 = 2_000;
 const TOKEN: &str = "kill-token";
-const COLUMNS: [&str; 5] = [
-    "name",
-    "accountnumber",
-    "telephone1",
-    "revenue",
-    "modifiedon",
+/// (entity set, key, columns): downloaded at once by one `mooring sync`.
+const TABLES: [(&str, &str, &[&str]); 2] = [
+    (
+        "accounts",
+        "accountid",
+        &[
+            "name",
+            "accountnumber",
+            "telephone1",
+            "revenue",
+            "modifiedon",
+        ],
+    ),
+    (
+        "contacts",
+        "contactid",
+        &["firstname", "lastname", "emailaddress1", "modifiedon"],
+    ),
 ];
 
-/// Rows the mirror holds now (0 if the killed run never created it).
-fn held(db: &Path) -> u64 {
+/// Rows the mirror holds now in `table` (0 if the killed run never made it).
+fn held(db: &Path, table: &str) -> u64 {
     let Ok(c) = rusqlite::Connection::open(db) else {
         return 0;
     };
-    c.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
-        .unwrap_or(0)
+    c.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
+    .unwrap_or(0)
+}
+
+type Rows = std::collections::BTreeMap<String, Vec<String>>;
+
+fn mirror_tables(db: &Path) -> Vec<Rows> {
+    TABLES
+        .iter()
+        .map(|(t, k, c)| mirror_table_rows(db, t, k, c))
+        .collect()
 }
 
 fn command(root: &str, profile: &Path, db: &Path) -> tokio::process::Command {
@@ -97,16 +120,20 @@ async fn sigkill_at_random_points_then_rerun_converges() {
     .expect("emulator");
     let admin = server.admin();
     let root = server.root_url();
-    let want = server_rows(&admin, &COLUMNS);
-    assert_eq!(want.len(), ROWS);
+    let want: Vec<Rows> = TABLES
+        .iter()
+        .map(|(t, k, c)| server_table_rows(&admin, t, k, c))
+        .collect();
+    assert!(want.iter().all(|w| w.len() == ROWS));
     let dir = temp_dir();
     let profile = dir.join("profile.json");
+    let tables: Vec<serde_json::Value> = TABLES
+        .iter()
+        .map(|(t, _, c)| serde_json::json!({"name": t, "columns": c, "rows": "all"}))
+        .collect();
     std::fs::write(
         &profile,
-        format!(
-            r#"{{"tables":[{{"name":"accounts","columns":{},"rows":"all"}}]}}"#,
-            serde_json::json!(COLUMNS)
-        ),
+        serde_json::json!({ "tables": tables }).to_string(),
     )
     .expect("profile");
 
@@ -120,7 +147,7 @@ async fn sigkill_at_random_points_then_rerun_converges() {
         String::from_utf8_lossy(&out.stderr)
     );
     let full = t0.elapsed();
-    assert_eq!(mirror_rows(&db, &COLUMNS), want, "uninterrupted run");
+    assert!(mirror_tables(&db) == want, "uninterrupted run");
     eprintln!("uninterrupted run: {full:?}");
 
     let mut interrupted = 0;
@@ -138,7 +165,7 @@ async fn sigkill_at_random_points_then_rerun_converges() {
                 interrupted += 1;
             }
         }
-        let before = held(&db);
+        let before: u64 = TABLES.iter().map(|(t, ..)| held(&db, t)).sum();
         admin.reset_stats();
         let out = command(&root, &profile, &db).output().await.expect("rerun");
         assert!(
@@ -147,24 +174,26 @@ async fn sigkill_at_random_points_then_rerun_converges() {
             String::from_utf8_lossy(&out.stderr)
         );
         let served = admin.stats().rows_served;
-        let missing = ROWS as u64 - before;
+        let missing = (ROWS * TABLES.len()) as u64 - before;
+        let slack = PAGE * TABLES.len() as u64;
         assert!(
-            served <= missing + PAGE,
-            "trial {trial}: the rerun downloaded {served} rows but only {missing} were missing (page {PAGE})"
+            served <= missing + slack,
+            "trial {trial}: the rerun downloaded {served} rows but only {missing} were missing (one page of {PAGE} per table allowed)"
         );
         assert_eq!(
             downloaded(&out.stdout),
             served,
             "trial {trial}: the summary counts what was downloaded"
         );
-        let have = mirror_rows(&db, &COLUMNS);
-        if have != want {
-            let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
-            let missing = want.keys().filter(|k| !have.contains_key(*k)).count();
-            panic!(
-                "trial {trial} (seed {seed}): mirror differs: {} rows, {missing} missing, {extra} extra",
-                have.len()
-            );
+        for (((table, ..), have), want) in TABLES.iter().zip(mirror_tables(&db)).zip(&want) {
+            if &have != want {
+                let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
+                let missing = want.keys().filter(|k| !have.contains_key(*k)).count();
+                panic!(
+                    "trial {trial} (seed {seed}): {table} differs: {} rows, {missing} missing, {extra} extra",
+                    have.len()
+                );
+            }
         }
         let _ = std::fs::remove_file(&db);
     }

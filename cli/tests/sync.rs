@@ -37,28 +37,41 @@ fn sync_args<'a>(server: &'a str, profile: &'a Path, db: &'a Path) -> Vec<String
     ]
 }
 
-/// Parses `synced tables=.. rows=.. downloaded_rows=.. deleted_rows=.. secs=..`.
+/// Parses `synced tables=.. rows=.. downloaded_rows=.. deleted_rows=..
+/// json_bytes=.. wire_bytes=.. secs=..`; checks that the pages came
+/// compressed (fewer bytes on the wire than JSON).
 fn summary(stdout: &str) -> [u64; 4] {
     let line = stdout.lines().last().expect("a summary line");
     let parts: Vec<&str> = line.split(' ').collect();
-    assert_eq!(parts.len(), 6, "{line}");
+    assert_eq!(parts.len(), 8, "{line}");
     assert_eq!(parts[0], "synced");
-    let mut out = [0u64; 4];
-    for (i, name) in ["tables", "rows", "downloaded_rows", "deleted_rows"]
-        .iter()
-        .enumerate()
+    let mut out = [0u64; 6];
+    for (i, name) in [
+        "tables",
+        "rows",
+        "downloaded_rows",
+        "deleted_rows",
+        "json_bytes",
+        "wire_bytes",
+    ]
+    .iter()
+    .enumerate()
     {
         let v = parts[i + 1]
             .strip_prefix(&format!("{name}="))
             .unwrap_or_else(|| panic!("{line}"));
         out[i] = v.parse().unwrap();
     }
-    let secs = parts[5].strip_prefix("secs=").unwrap();
+    let secs = parts[7].strip_prefix("secs=").unwrap();
     assert!(
         secs.parse::<f64>().is_ok() && secs.split('.').nth(1).is_some_and(|d| d.len() == 1),
         "{line}"
     );
-    out
+    let (json, wire) = (out[4], out[5]);
+    if out[2] >= 100 {
+        assert!(wire * 2 < json, "pages travel gzip-compressed: {line}");
+    }
+    [out[0], out[1], out[2], out[3]]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -187,13 +187,14 @@ impl Mooring {
         let remote = Remote::new(config.remote.clone(), config.tokens.clone())?;
         let writes = {
             let (store, cfg) = (store.clone(), config.outbox.clone());
+            let remote = remote.clone();
             tokio::task::spawn_blocking(move || OutboxSlot::open(store, cfg, remote)).await??
         };
         let (tx, task) = scheduler::spawn(RunnerParts {
             hub: hub.clone(),
             cfg: config.schedule.clone(),
             source: Source {
-                remote: config.remote.clone(),
+                remote,
                 tokens: config.tokens.clone(),
                 store: store.clone(),
                 profile: config.profile.clone(),

@@ -441,3 +441,50 @@ async fn every_table_with_filtered_row_kinds_then_delta() {
     engine.delta(quiet()).await.expect("delta");
     check(engine.store());
 }
+
+/// The round trips of a first sync are counted (emulator stats), so a
+/// regression fails here. A first sync of N small tables: the list of
+/// tables, the N details and the totals (those two at once), one page per
+/// table; no delta right after a baseline. The next sync: one small request
+/// per table whose delta is empty. The pages travel gzip-compressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_makes_the_requests_it_needs_and_no_more() {
+    let env = env(120).await;
+    let n = 4;
+    env.admin.reset_stats();
+    let engine = env.engine(ALL_TABLES, 5000).await;
+    let summary = engine.sync(quiet()).await.expect("first sync");
+    let s = env.admin.stats();
+    assert_eq!(
+        s.requests,
+        1 + n + 1 + n,
+        "list, details, totals, pages: {s:?}"
+    );
+    assert!(summary.wire_bytes * 3 < summary.bytes, "{summary:?}");
+    assert!(s.wire_bytes < s.body_bytes, "{s:?}");
+
+    env.admin.reset_stats();
+    engine.sync(quiet()).await.expect("delta");
+    assert_eq!(env.admin.stats().requests, n, "one empty delta per table");
+
+    // Through the app facade: the scheduler's probe (WhoAmI) is the one
+    // extra request, and the engine reuses the connection pool.
+    let env = common::env(120).await;
+    env.admin.reset_stats();
+    let profile = Profile::from_json(ALL_TABLES).expect("profile");
+    let tokens = std::sync::Arc::new(mooring_core::StaticToken(TOKEN.into()));
+    let mut c = mooring_core::MooringConfig::new(env.server.root_url(), tokens, env.db(), profile);
+    c.schedule = mooring_core::ScheduleConfig {
+        upload_debounce: std::time::Duration::from_secs(3600),
+        delta_interval: None,
+        ..mooring_core::ScheduleConfig::default()
+    };
+    let app = mooring_core::Mooring::open(c).await.expect("open");
+    app.sync_now().await.expect("first sync");
+    assert_eq!(
+        env.admin.stats().requests,
+        1 + 1 + n + 1 + n,
+        "probe, list, details, totals, pages"
+    );
+    app.close().await;
+}

@@ -29,7 +29,16 @@ pub async fn serve(
     sh: Arc<Shared>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let app = Router::new().fallback(entry).with_state(sh.clone());
+    let mut app = Router::new().fallback(entry).with_state(sh.clone());
+    if sh.compression {
+        // gzip only when the request's Accept-Encoding asks for it; the
+        // fastest level, so the emulator's CPU stays out of the figures.
+        app = app.layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .quality(tower_http::CompressionLevel::Fastest),
+        );
+    }
     let l = GuardedListener {
         inner: listener,
         sh,
@@ -107,13 +116,27 @@ impl AsyncRead for GuardedStream {
     }
 }
 
+impl GuardedStream {
+    /// Bytes on the wire, for the admin stats.
+    fn count(&self, r: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = r {
+            self.sh
+                .stats
+                .wire_bytes
+                .fetch_add(*n as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 impl AsyncWrite for GuardedStream {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.count(&r);
+        r
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
@@ -126,7 +149,9 @@ impl AsyncWrite for GuardedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.count(&r);
+        r
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
@@ -410,6 +435,9 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
             // Method, path and status only: never tokens, queries or row values.
             let micros = started.elapsed().as_micros() as u64;
             tracing::debug!(%method, %path, status = r.status, bytes = r.body.len(), micros, "request");
+            sh.stats
+                .body_bytes
+                .fetch_add(r.body.len() as u64, Ordering::Relaxed);
             let entity_read = method == "GET"
                 && r.status == 200
                 && r.cut_at.is_none()

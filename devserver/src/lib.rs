@@ -84,6 +84,9 @@ pub struct Config {
     pub max_concurrent: Option<u32>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Compress answers whose request asks for it (`Accept-Encoding: gzip`),
+    /// as Dataverse does. Never when not asked.
+    pub compression: bool,
 }
 
 impl Default for Config {
@@ -102,6 +105,7 @@ impl Default for Config {
             request_budget: None,
             max_concurrent: None,
             max_body_bytes: 16 * 1024 * 1024,
+            compression: true,
         }
     }
 }
@@ -122,6 +126,11 @@ pub struct Stats {
     pub rows_served: u64,
     /// $batch requests.
     pub batch_requests: u64,
+    /// Bytes of API answer bodies before compression (the JSON).
+    pub body_bytes: u64,
+    /// Bytes the server wrote on its connections: status lines, headers and
+    /// bodies as sent (compressed when asked), admin answers included.
+    pub wire_bytes: u64,
 }
 
 #[derive(Default)]
@@ -129,6 +138,8 @@ pub(crate) struct Counters {
     pub requests: AtomicU64,
     pub rows_served: AtomicU64,
     pub batch_requests: AtomicU64,
+    pub body_bytes: AtomicU64,
+    pub wire_bytes: AtomicU64,
 }
 
 impl Counters {
@@ -181,6 +192,7 @@ pub(crate) struct Shared {
     pub max_concurrent: Option<u32>,
     pub in_flight: Mutex<std::collections::HashMap<Uuid, u32>>,
     pub max_body_bytes: usize,
+    pub compression: bool,
     pub organization_id: Uuid,
     pub business_unit_id: Uuid,
     pub faults: Faults,
@@ -312,6 +324,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         max_concurrent: config.max_concurrent,
         in_flight: Mutex::new(Default::default()),
         max_body_bytes: config.max_body_bytes,
+        compression: config.compression,
         organization_id: seed::user_id("organization"),
         business_unit_id: seed::user_id("business unit"),
         faults: Faults::default(),
@@ -496,6 +509,8 @@ impl Admin {
             requests: s.requests.load(Ordering::Relaxed),
             rows_served: s.rows_served.load(Ordering::Relaxed),
             batch_requests: s.batch_requests.load(Ordering::Relaxed),
+            body_bytes: s.body_bytes.load(Ordering::Relaxed),
+            wire_bytes: s.wire_bytes.load(Ordering::Relaxed),
         }
     }
     pub fn reset_stats(&self) {
@@ -503,5 +518,7 @@ impl Admin {
         s.requests.store(0, Ordering::Relaxed);
         s.rows_served.store(0, Ordering::Relaxed);
         s.batch_requests.store(0, Ordering::Relaxed);
+        s.body_bytes.store(0, Ordering::Relaxed);
+        s.wire_bytes.store(0, Ordering::Relaxed);
     }
 }

@@ -47,6 +47,9 @@ struct Args {
     /// Largest page served (max 5000).
     #[arg(long, default_value_t = 5000)]
     max_page_size: usize,
+    /// Never compress answers (by default gzip when the request asks).
+    #[arg(long)]
+    no_compression: bool,
     /// Print the built-in sample schema and exit.
     #[arg(long)]
     print_schema: bool,
@@ -97,6 +100,7 @@ async fn main() -> std::process::ExitCode {
         max_page_size: args.max_page_size,
         request_budget: args.request_budget,
         max_concurrent: args.max_concurrent,
+        compression: !args.no_compression,
         ..Default::default()
     };
     let server = match mooring_devserver::start(config).await {

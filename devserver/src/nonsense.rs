@@ -25,11 +25,18 @@ pub enum Nonsense {
     WrongContext,
     /// 200, JSON content type, a body that is not JSON.
     Garbage,
+    /// 200, `Content-Encoding: gzip`, the compressed page cut in the middle
+    /// (complete as HTTP: a proxy that lost the end of the stream).
+    TruncatedGzip,
+    /// 200, the real page labelled `Content-Encoding: br`, which no client
+    /// of this emulator asks for.
+    UnaskedEncoding,
 }
 
 impl Nonsense {
     /// The admin API's names: `html`, `truncated`, `wrong_content_type`,
-    /// `duplicate_rows`, `wrong_context`, `garbage`.
+    /// `duplicate_rows`, `wrong_context`, `garbage`, `truncated_gzip`,
+    /// `unasked_encoding`.
     pub fn from_name(s: &str) -> Option<Nonsense> {
         Some(match s {
             "html" => Nonsense::Html,
@@ -38,6 +45,8 @@ impl Nonsense {
             "duplicate_rows" => Nonsense::DuplicateRows,
             "wrong_context" => Nonsense::WrongContext,
             "garbage" => Nonsense::Garbage,
+            "truncated_gzip" => Nonsense::TruncatedGzip,
+            "unasked_encoding" => Nonsense::UnaskedEncoding,
             _ => return None,
         })
     }
@@ -50,6 +59,8 @@ impl Nonsense {
             Nonsense::DuplicateRows => "duplicate_rows",
             Nonsense::WrongContext => "wrong_context",
             Nonsense::Garbage => "garbage",
+            Nonsense::TruncatedGzip => "truncated_gzip",
+            Nonsense::UnaskedEncoding => "unasked_encoding",
         }
     }
 }
@@ -76,6 +87,19 @@ pub(crate) fn apply(kind: Nonsense, mut r: ApiResponse) -> ApiResponse {
             r.body.truncate(cut);
         }
         Nonsense::WrongContentType => set_content_type(&mut r, "text/plain; charset=utf-8"),
+        Nonsense::TruncatedGzip => {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let gz = z.write_all(&r.body).and_then(|()| z.finish());
+            if let Ok(mut gz) = gz {
+                gz.truncate((gz.len() / 2).max(1));
+                r.body = gz;
+                r.headers.push(("Content-Encoding".into(), "gzip".into()));
+            }
+        }
+        Nonsense::UnaskedEncoding => {
+            r.headers.push(("Content-Encoding".into(), "br".into()));
+        }
         Nonsense::Garbage => {
             r.body = b"{\"value\":[{\"@odata.etag\":]]}\x00\xff garbage".to_vec();
         }

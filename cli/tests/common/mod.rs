@@ -1,8 +1,7 @@
 //! What the kill tests share: the `accounts` rows of the server and of a
 //! mirror file, as comparable maps (key -> the named columns as text, numbers
 //! normalised to f64 so SQLite integers and JSON numbers compare).
-//! Each test crate uses part of it.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test crate uses its own part
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,12 +18,25 @@ pub fn norm(v: &serde_json::Value) -> String {
 }
 
 pub fn server_rows(admin: &Admin, columns: &[&str]) -> BTreeMap<String, Vec<String>> {
+    server_table_rows(admin, "accounts", "accountid", columns)
+}
+
+pub fn mirror_rows(db: &Path, columns: &[&str]) -> BTreeMap<String, Vec<String>> {
+    mirror_table_rows(db, "accounts", "accountid", columns)
+}
+
+pub fn server_table_rows(
+    admin: &Admin,
+    table: &str,
+    key: &str,
+    columns: &[&str],
+) -> BTreeMap<String, Vec<String>> {
     admin
-        .rows("accounts")
+        .rows(table)
         .expect("server rows")
         .into_iter()
         .map(|r| {
-            let id = r["accountid"].as_str().expect("key").to_lowercase();
+            let id = r[key].as_str().expect("key").to_lowercase();
             (
                 id,
                 columns
@@ -36,10 +48,15 @@ pub fn server_rows(admin: &Admin, columns: &[&str]) -> BTreeMap<String, Vec<Stri
         .collect()
 }
 
-pub fn mirror_rows(db: &Path, columns: &[&str]) -> BTreeMap<String, Vec<String>> {
+pub fn mirror_table_rows(
+    db: &Path,
+    table: &str,
+    key: &str,
+    columns: &[&str],
+) -> BTreeMap<String, Vec<String>> {
     let c = rusqlite::Connection::open(db).expect("mirror opens");
     let sql = format!(
-        "SELECT accountid, {} FROM accounts",
+        "SELECT \"{key}\", {} FROM \"{table}\"",
         columns
             .iter()
             .map(|c| format!("\"{c}\""))

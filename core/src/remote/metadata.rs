@@ -84,6 +84,18 @@ impl Remote {
     /// keys of every table (lookups may point anywhere). Tables the server
     /// does not know are simply absent: validation names them.
     pub async fn schema_for(&self, entity_sets: &[String]) -> Result<Schema> {
+        Ok(self.schema_and_counts(entity_sets, &[]).await?.0)
+    }
+
+    /// [`Remote::schema_for`], and the row totals of `count_sets` (entity
+    /// set names) keyed by logical name, in two round trips: the list of
+    /// tables first (it maps entity set names to logical names), then the
+    /// details of every table and the totals, all at once.
+    pub async fn schema_and_counts(
+        &self,
+        entity_sets: &[String],
+        count_sets: &[String],
+    ) -> Result<(Schema, HashMap<String, u64>)> {
         let what = "GET EntityDefinitions";
         let resp = self
             .get(
@@ -98,24 +110,40 @@ impl Remote {
         for def in list.value {
             schema.tables.push(to_table(def));
         }
+        let mut wanted: Vec<usize> = Vec::new();
         for set in entity_sets {
             let Some(idx) = schema.tables.iter().position(|t| &t.entity_set == set) else {
                 continue;
             };
-            if !schema.tables[idx].attributes.is_empty() {
-                continue; // the list already carried the details
+            // The list may already carry the details.
+            if schema.tables[idx].attributes.is_empty() && !wanted.contains(&idx) {
+                wanted.push(idx);
             }
-            let logical = schema.tables[idx].logical_name.clone();
-            let what = format!("GET EntityDefinitions(LogicalName='{logical}')");
-            let url = self.url(&format!(
-                "EntityDefinitions(LogicalName='{logical}')?{DEF_SELECT}&{DEF_EXPAND}"
-            ));
-            let resp = self.get(&url, None, &what).await?;
-            let def: EntityDef = serde_json::from_slice(&resp.body)
-                .map_err(|e| Error::protocol(&what, e.to_string()))?;
-            schema.tables[idx] = to_table(def);
         }
-        Ok(schema)
+        let logical_counts: Vec<String> = count_sets
+            .iter()
+            .filter_map(|set| schema.tables.iter().find(|t| &t.entity_set == set))
+            .map(|t| t.logical_name.clone())
+            .collect();
+        let details = futures_util::future::try_join_all(wanted.iter().map(|&idx| {
+            let logical = schema.tables[idx].logical_name.clone();
+            async move {
+                let what = format!("GET EntityDefinitions(LogicalName='{logical}')");
+                let url = self.url(&format!(
+                    "EntityDefinitions(LogicalName='{logical}')?{DEF_SELECT}&{DEF_EXPAND}"
+                ));
+                let resp = self.get(&url, None, &what).await?;
+                let def: EntityDef = serde_json::from_slice(&resp.body)
+                    .map_err(|e| Error::protocol(&what, e.to_string()))?;
+                Ok::<_, Error>((idx, to_table(def)))
+            }
+        }));
+        let (details, counts) =
+            futures_util::future::try_join(details, self.total_counts(&logical_counts)).await?;
+        for (idx, table) in details {
+            schema.tables[idx] = table;
+        }
+        Ok((schema, counts))
     }
 
     /// Row totals by logical name. A server that cannot answer gives an

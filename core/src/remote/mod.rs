@@ -5,10 +5,12 @@
 
 mod metadata;
 mod page;
+mod wire;
 
 pub use crate::value::RowData;
 pub use metadata::WhoAmI;
 pub use page::{Page, PageError, PageShape, context_entity_set, parse_page, read_page};
+pub use wire::{ACCEPT_ENCODING, BodyDecoder, DecodeError};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +64,10 @@ pub struct RemoteConfig {
     pub allow_insecure_http: bool,
     /// `Prefer: odata.maxpagesize`, 1..=5000.
     pub page_size: u32,
+    /// Tables downloading at once (one request in flight each), well below
+    /// Dataverse's 52 concurrent requests per user; each 429 halves it for
+    /// the rest of the run (down to 1).
+    pub concurrency: u32,
     pub connect_timeout: Duration,
     /// One request, body included.
     pub request_timeout: Duration,
@@ -83,6 +89,7 @@ impl RemoteConfig {
             server_url: server_url.into(),
             allow_insecure_http: false,
             page_size: 5000,
+            concurrency: 4,
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(120),
             max_retries: 6,
@@ -95,11 +102,39 @@ impl RemoteConfig {
     }
 }
 
-/// What a request answered (a success status), body fully read.
+/// What a request answered (a success status), body fully read and decoded.
 pub struct Response {
     pub status: u16,
     pub body: bytes::Bytes,
     pub headers: HeaderMap,
+    /// The body's size as it crossed the network (compressed when gzip).
+    pub wire_bytes: u64,
+}
+
+/// How reading a body failed.
+enum BodyFailure {
+    /// The connection broke (reqwest's error): retried.
+    Network(reqwest::Error),
+    /// The bytes arrived but do not decode (or were not asked for).
+    Decode(DecodeError),
+}
+
+/// Reads the body chunk by chunk into the decoder its `Content-Encoding`
+/// names: the gzip stream is inflated as it arrives.
+async fn read_body(
+    mut resp: reqwest::Response,
+) -> std::result::Result<(Vec<u8>, u64), BodyFailure> {
+    let enc = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("(not text)").to_string());
+    let hint = resp.content_length().unwrap_or(0) as usize;
+    let mut dec = BodyDecoder::new(enc.as_deref(), hint).map_err(BodyFailure::Decode)?;
+    while let Some(chunk) = resp.chunk().await.map_err(BodyFailure::Network)? {
+        dec.push(&chunk).map_err(BodyFailure::Decode)?;
+    }
+    let wire = dec.wire_bytes();
+    Ok((dec.finish().map_err(BodyFailure::Decode)?, wire))
 }
 
 /// Cheap to clone: the clones share one connection pool.
@@ -112,6 +147,9 @@ pub struct Remote {
     origin: reqwest::Url,
     tokens: Arc<dyn TokenProvider>,
     cfg: RemoteConfig,
+    /// 429 answers seen by this client and its clones (the sync lowers its
+    /// parallelism on them).
+    throttled: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Remote {
@@ -122,7 +160,7 @@ impl Remote {
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
-            .pool_max_idle_per_host(4)
+            .pool_max_idle_per_host(cfg.concurrency.clamp(4, 64) as usize)
             .build()
             .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
         Ok(Remote {
@@ -131,12 +169,28 @@ impl Remote {
             origin,
             tokens,
             cfg,
+            throttled: Arc::default(),
         })
+    }
+
+    /// Tables to download at once.
+    pub fn concurrency(&self) -> usize {
+        self.cfg.concurrency.max(1) as usize
+    }
+
+    /// How many 429 answers this client (and its clones) has met so far.
+    pub fn throttle_count(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `<server>/api/data/v9.2/`.
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// Requests this client (and every clone) sent, retries included.
+    pub fn requests(&self) -> u64 {
+        self.cfg.requests.get()
     }
 
     pub fn page_size(&self) -> u32 {
@@ -185,6 +239,7 @@ impl Remote {
                 .header("Accept", "application/json")
                 .header("OData-MaxVersion", "4.0")
                 .header("OData-Version", "4.0")
+                .header("Accept-Encoding", ACCEPT_ENCODING)
                 .bearer_auth(token.expose());
             for (k, v) in extra {
                 req = req.header(*k, v.as_str());
@@ -198,16 +253,35 @@ impl Remote {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body)),
+                    match read_body(resp).await {
+                        Ok((body, wire)) => Ok((status, headers, bytes::Bytes::from(body), wire)),
                         Err(e) => Err(e),
                     }
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(BodyFailure::Network(e)),
             };
-            let (status, headers, body) = match outcome {
+            let (status, headers, body, wire_bytes) = match outcome {
                 Ok(x) => x,
-                Err(e) => {
+                Err(BodyFailure::Decode(d))
+                    if d.problem == crate::status::ResponseProblem::Truncated =>
+                {
+                    // A compressed body that stops early: cut on the way, like
+                    // a dropped connection.
+                    retries += 1;
+                    if retries > self.cfg.max_retries {
+                        warn!(%what, "the answer is cut short: {d}");
+                        return Err(Error::bad_response(what, d.problem, d.detail));
+                    }
+                    let wait = self.backoff(retries);
+                    debug!(%what, attempt = retries, ?wait, "compressed body cut short: {d}");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(BodyFailure::Decode(d)) => {
+                    warn!(%what, "the answer cannot be read: {d}");
+                    return Err(Error::bad_response(what, d.problem, d.detail));
+                }
+                Err(BodyFailure::Network(e)) => {
                     // Timeouts, refused or dropped connections, cut bodies.
                     retries += 1;
                     if retries > self.cfg.max_retries {
@@ -224,6 +298,7 @@ impl Remote {
                     status: status.as_u16(),
                     body,
                     headers,
+                    wire_bytes,
                 });
             }
             let odata = parse_error_body(&body);
@@ -250,6 +325,8 @@ impl Remote {
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
                     throttled += 1;
+                    self.throttled
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let retry_after = retry_after(&headers);
                     if throttled > self.cfg.max_throttle_retries
                         || retry_after.is_some_and(|d| d > self.cfg.max_retry_after)
@@ -335,7 +412,10 @@ impl Remote {
                 .get(reqwest::header::CONTENT_TYPE)
                 .map(|v| v.to_str().unwrap_or("(not text)"));
             match read_page(&resp.body, ct, shape) {
-                Ok(page) => return Ok(page),
+                Ok(mut page) => {
+                    page.wire_bytes = resp.wire_bytes;
+                    return Ok(page);
+                }
                 Err(e) => {
                     attempts += 1;
                     let cut = e.problem == crate::status::ResponseProblem::Truncated;

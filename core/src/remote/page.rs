@@ -59,8 +59,11 @@ pub struct Page {
     pub delta_link: Option<String>,
     /// The page's own `@odata.context`, when sent.
     pub context: Option<String>,
-    /// Size of the body as received, for progress.
+    /// Size of the JSON body (decoded), for progress.
     pub bytes: u64,
+    /// Size of the body as it crossed the network (compressed), for
+    /// progress; set by the client that received it.
+    pub wire_bytes: u64,
 }
 
 /// Parses a page body. Errors say where the JSON broke.

@@ -16,7 +16,6 @@ use super::{ProfileSource, Source, StatusHub};
 use crate::connectivity::Prober;
 use crate::error::{Error, Result};
 use crate::outbox::Outbox;
-use crate::remote::Remote;
 use crate::status::{self, Activity, Connectivity, Event};
 use crate::store::Store;
 use crate::sync::{Progress, ProgressFn, SyncEngine, SyncKind};
@@ -162,7 +161,7 @@ impl JobCtx {
     /// Validates the profile against the server, migrates the mirror, and
     /// makes (and remembers) the write side.
     async fn prepare(&self) -> Result<Arc<SyncEngine>> {
-        let remote = Remote::new(self.source.remote.clone(), self.source.tokens.clone())?;
+        let remote = self.source.remote.clone();
         let profile = match &self.source.profile {
             ProfileSource::Profile(p) => p.clone(),
             ProfileSource::Manifest(m) => crate::sync::profile_from_manifest(&remote, m).await?,

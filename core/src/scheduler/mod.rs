@@ -31,12 +31,14 @@ use crate::connectivity::Prober;
 use crate::error::Result;
 use crate::outbox::OutboxSlot;
 use crate::profile::{AppManifest, Profile};
-use crate::remote::{Remote, RemoteConfig, TokenProvider};
+use crate::remote::{Remote, TokenProvider};
 use crate::store::Store;
 
 /// What the jobs need to prepare a sync engine when the server answers.
 pub(crate) struct Source {
-    pub remote: RemoteConfig,
+    /// The one Web API client of the app: every job (and the outbox) uses
+    /// clones of it, which share one connection pool.
+    pub remote: Remote,
     pub tokens: Arc<dyn TokenProvider>,
     pub store: Store,
     pub profile: ProfileSource,
@@ -63,9 +65,7 @@ pub(crate) struct RunnerParts {
 pub(crate) fn spawn(
     parts: RunnerParts,
 ) -> Result<(mpsc::UnboundedSender<Command>, JoinHandle<()>)> {
-    let base = Remote::new(parts.source.remote.clone(), parts.source.tokens.clone())?
-        .base_url()
-        .to_string();
+    let base = parts.source.remote.base_url().to_string();
     let prober = Prober::new(&base, parts.source.tokens.clone(), parts.cfg.probe_timeout)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let runner = runner::Runner::new(

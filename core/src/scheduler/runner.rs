@@ -216,7 +216,7 @@ impl Runner {
                         } else {
                             "upload"
                         },
-                        requests: self.source.remote.requests.get(),
+                        requests: self.source.remote.requests(),
                     });
                 }
                 Action::CancelJob => self.abort_job(),
@@ -275,7 +275,7 @@ impl Runner {
                 started_ms: run.started_ms,
                 duration_ms: run.at.elapsed().as_millis() as u64,
                 kind: run.kind.to_string(),
-                requests: self.source.remote.requests.get() - run.requests,
+                requests: self.source.remote.requests() - run.requests,
                 outcome,
             });
         }

@@ -195,7 +195,7 @@ impl SyncEngine {
         let mut url = self.filtered_url(t, &t.key, filter);
         loop {
             let page = self.remote.get_page(&url, &prefer, &shape, &what).await?;
-            tracker.bytes(page.bytes);
+            tracker.bytes(page.bytes, page.wire_bytes);
             let keys: Vec<String> = page.rows.into_iter().map(|r| r.key).collect();
             let table = t.clone();
             self.blocking(move |s| s.mark_present(&table, &keys, generation))

@@ -11,6 +11,7 @@ mod tracked;
 
 pub use progress::{Progress, ProgressFn, SyncKind};
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,7 +31,10 @@ pub struct Summary {
     pub rows: u64,
     pub downloaded_rows: u64,
     pub deleted_rows: u64,
+    /// JSON bytes received (decoded).
     pub bytes: u64,
+    /// The same responses' bytes on the network (compressed).
+    pub wire_bytes: u64,
     pub secs: f64,
 }
 
@@ -39,6 +43,7 @@ impl Summary {
         self.downloaded_rows += other.downloaded_rows;
         self.deleted_rows += other.deleted_rows;
         self.bytes += other.bytes;
+        self.wire_bytes += other.wire_bytes;
     }
 }
 
@@ -55,6 +60,9 @@ pub struct SyncEngine {
     profile: ResolvedProfile,
     /// The signed-in user (for "owned" rows), when the profile needs it.
     user_id: Option<String>,
+    /// Row totals fetched with the schema (by logical name), used by the
+    /// first initial sync instead of asking again.
+    prefetched_counts: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl SyncEngine {
@@ -68,14 +76,42 @@ impl SyncEngine {
     ) -> Result<(SyncEngine, Migration)> {
         profile.check_shape()?;
         let names: Vec<String> = profile.tables.iter().map(|t| t.name.clone()).collect();
-        let schema = remote.schema_for(&names).await?;
+        // Tables that will need a baseline total: asked for together with
+        // the schema, so the first page is the next round trip.
+        let count_sets = {
+            let (store, names) = (store.clone(), names.clone());
+            tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+                let mut out = Vec::new();
+                for n in names {
+                    let needs = match store.table_state(&n)? {
+                        None => true,
+                        Some(s) => s.phase == TablePhase::Initial && s.rows_total.is_none(),
+                    };
+                    if needs {
+                        out.push(n);
+                    }
+                }
+                Ok(out)
+            })
+            .await??
+        };
+        let (schema, counts) = remote.schema_and_counts(&names, &count_sets).await?;
         let resolved = profile.resolve(&schema)?;
         let needs_user = resolved
             .tables
             .iter()
             .any(|t| matches!(t.rows, crate::profile::Rows::Some { owned: true, .. }));
         let user_id = if needs_user {
-            let id = remote.who_am_i().await?.user_id;
+            // The scheduler's probe records the WhoAmI user in the mirror
+            // (and checks it at every probe): reuse it, no second WhoAmI.
+            let recorded = {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.user_id()).await??
+            };
+            let id = match recorded {
+                Some(id) => id,
+                None => remote.who_am_i().await?.user_id,
+            };
             if !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
                 return Err(Error::protocol("GET WhoAmI", "UserId is not a GUID"));
             }
@@ -96,6 +132,7 @@ impl SyncEngine {
                 store,
                 profile: resolved,
                 user_id,
+                prefetched_counts: std::sync::Mutex::new(counts),
             },
             migration,
         ))
@@ -125,11 +162,18 @@ impl SyncEngine {
     }
 
     /// Initial sync of every table that needs one (or resumes it), then one
-    /// delta sync of every table.
+    /// delta sync of the tables that were complete before: a baseline that
+    /// just finished is current, its delta would be a wasted round trip.
     pub async fn sync(&self, progress: ProgressFn) -> Result<Summary> {
         let started = Instant::now();
+        let mut ready = Vec::new();
+        for t in &self.profile.tables {
+            if self.state(t).await?.phase == TablePhase::Ready {
+                ready.push(t.name.clone());
+            }
+        }
         let mut total = self.initial(progress.clone()).await?;
-        let delta = self.delta(progress).await?;
+        let delta = self.delta_tables(Some(&ready), progress).await?;
         total.add(&delta);
         total.rows = delta.rows;
         total.secs = started.elapsed().as_secs_f64();
@@ -164,11 +208,20 @@ impl SyncEngine {
             .filter(|(_, s)| s.rows_total.is_none())
             .map(|(t, _)| t.logical_name.clone())
             .collect();
-        let counts = if missing.is_empty() {
-            Default::default()
-        } else {
-            self.remote.total_counts(&missing).await?
-        };
+        let mut counts = std::mem::take(
+            &mut *self
+                .prefetched_counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let unknown: Vec<String> = missing
+            .iter()
+            .filter(|n| !counts.contains_key(*n))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            counts.extend(self.remote.total_counts(&unknown).await?);
+        }
         for (t, s) in &mut pending {
             if s.rows_total.is_none() {
                 if let Some(&n) = counts.get(&t.logical_name) {
@@ -179,20 +232,69 @@ impl SyncEngine {
             let already = self.count_generation(&t.name, s.generation).await?;
             tracker.add_table(&t.name, s.rows_total.unwrap_or(0), already);
         }
-        let mut counters = Counters::default();
-        for (t, s) in pending {
-            tracker.start_table(&t.name);
-            info!(table = %t.name, "initial sync");
-            if t.tracks_changes() {
-                self.initial_tracked(&t, s, &mut tracker, &mut counters)
-                    .await?;
-            } else {
-                self.initial_filtered(&t, s, &mut tracker, &mut counters)
-                    .await?;
+        let deleted = self
+            .each_table(pending, &tracker, |t, s, mut tracker| async move {
+                let mut counters = Counters::default();
+                tracker.start_table(&t.name);
+                info!(table = %t.name, "initial sync");
+                if t.tracks_changes() {
+                    self.initial_tracked(&t, s, &mut tracker, &mut counters)
+                        .await?;
+                } else {
+                    self.initial_filtered(&t, s, &mut tracker, &mut counters)
+                        .await?;
+                }
+                tracker.table_done(&t.name);
+                Ok(counters.deleted)
+            })
+            .await?;
+        self.finish(tracker, Counters { deleted }, started).await
+    }
+
+    /// Runs `job` for every table: change-tracked tables at once (up to the
+    /// client's concurrency, lowered by every 429 of this run), then the
+    /// filtered ones one by one in profile order (related rows need their
+    /// referrers' lookups in the mirror first). Each table's pages still
+    /// commit in order, with the link that continues them, so every table
+    /// resumes exactly; the one writer takes pages as they arrive. Returns
+    /// the deleted rows summed.
+    async fn each_table<'a, F, Fut>(
+        &'a self,
+        tables: Vec<(Arc<ResolvedTable>, TableState)>,
+        tracker: &Tracker,
+        job: F,
+    ) -> Result<u64>
+    where
+        F: Fn(Arc<ResolvedTable>, TableState, Tracker) -> Fut,
+        Fut: std::future::Future<Output = Result<u64>> + 'a,
+    {
+        use futures_util::StreamExt;
+        let (parallel, ordered): (Vec<_>, Vec<_>) =
+            tables.into_iter().partition(|(t, _)| t.tracks_changes());
+        let mut deleted = 0;
+        let limit = self.remote.concurrency();
+        let throttled_before = self.remote.throttle_count();
+        let mut queue = parallel.into_iter();
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        loop {
+            let allowed = lowered(limit, self.remote.throttle_count() - throttled_before);
+            while running.len() < allowed {
+                match queue.next() {
+                    Some((t, s)) => running.push(job(t, s, tracker.clone())),
+                    None => break,
+                }
             }
-            tracker.table_done(&t.name);
+            match running.next().await {
+                // The first failure ends the run; pages of the other tables
+                // already handed to the writer still commit (consistent).
+                Some(r) => deleted += r?,
+                None => break,
+            }
         }
-        self.finish(tracker, counters, started).await
+        for (t, s) in ordered {
+            deleted += job(t, s, tracker.clone()).await?;
+        }
+        Ok(deleted)
     }
 
     /// One delta sync of every table with a complete baseline. A table whose
@@ -237,19 +339,22 @@ impl SyncEngine {
                 ready.push((Arc::new(t.clone()), s));
             }
         }
-        let mut counters = Counters::default();
-        for (t, s) in ready {
-            tracker.start_table(&t.name);
-            if t.tracks_changes() {
-                self.delta_tracked(&t, s, &mut tracker, &mut counters)
-                    .await?;
-            } else {
-                self.delta_filtered(&t, s, &mut tracker, &mut counters)
-                    .await?;
-            }
-            tracker.table_done(&t.name);
-        }
-        self.finish(tracker, counters, started).await
+        let deleted = self
+            .each_table(ready, &tracker, |t, s, mut tracker| async move {
+                let mut counters = Counters::default();
+                tracker.start_table(&t.name);
+                if t.tracks_changes() {
+                    self.delta_tracked(&t, s, &mut tracker, &mut counters)
+                        .await?;
+                } else {
+                    self.delta_filtered(&t, s, &mut tracker, &mut counters)
+                        .await?;
+                }
+                tracker.table_done(&t.name);
+                Ok(counters.deleted)
+            })
+            .await?;
+        self.finish(tracker, Counters { deleted }, started).await
     }
 
     // Blocking store calls, off the async threads.
@@ -299,6 +404,7 @@ impl SyncEngine {
             downloaded_rows: tracker.rows_downloaded(),
             deleted_rows: counters.deleted,
             bytes: snapshot.bytes,
+            wire_bytes: snapshot.wire_bytes,
             secs: started.elapsed().as_secs_f64(),
         })
     }
@@ -314,6 +420,11 @@ impl SyncEngine {
         })
         .await
     }
+}
+
+/// Parallelism after `throttles` 429 answers: halved by each, at least 1.
+fn lowered(limit: usize, throttles: u64) -> usize {
+    (limit >> throttles.min(16)).max(1)
 }
 
 /// The profile an app manifest asks for, generated against the server's
@@ -332,4 +443,16 @@ pub async fn profile_from_manifest(
     }
     let schema = remote.schema_for(&names).await?;
     manifest.to_profile(&schema)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_429_halves_the_parallelism_down_to_one() {
+        assert_eq!(super::lowered(4, 0), 4);
+        assert_eq!(super::lowered(4, 1), 2);
+        assert_eq!(super::lowered(4, 2), 1);
+        assert_eq!(super::lowered(4, 200), 1);
+        assert_eq!(super::lowered(1, 0), 1);
+    }
 }

@@ -58,7 +58,7 @@ impl SyncEngine {
                     return Err(e);
                 }
             };
-            tracker.bytes(page.bytes);
+            tracker.bytes(page.bytes, page.wire_bytes);
             let mut next = state.clone();
             let last = page.next_link.is_none();
             let mut sweep = false;

@@ -3,7 +3,7 @@
 //! when their page commits, not when it arrives.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which sync a progress event is of.
@@ -30,8 +30,10 @@ pub struct Progress {
     pub rows_total: u64,
     /// Rows actually downloaded and committed by this run.
     pub rows_downloaded: u64,
-    /// Response bytes received by this run.
+    /// JSON bytes received by this run (decoded).
     pub bytes: u64,
+    /// Bytes of those responses as they crossed the network (compressed).
+    pub wire_bytes: u64,
     pub rows_per_sec: f64,
     pub eta: Option<Duration>,
     pub elapsed: Duration,
@@ -58,7 +60,7 @@ impl Progress {
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-pub(crate) struct Tracker {
+struct State {
     cb: ProgressFn,
     started: Instant,
     phase: SyncKind,
@@ -68,13 +70,14 @@ pub(crate) struct Tracker {
     tables_done: u32,
     rows_downloaded: u64,
     bytes: u64,
+    wire_bytes: u64,
     current: Option<String>,
     finished: bool,
 }
 
-impl Tracker {
-    pub(crate) fn new(cb: ProgressFn, phase: SyncKind) -> Self {
-        Tracker {
+impl State {
+    fn new(cb: ProgressFn, phase: SyncKind) -> Self {
+        State {
             cb,
             started: Instant::now(),
             phase,
@@ -83,6 +86,7 @@ impl Tracker {
             tables_done: 0,
             rows_downloaded: 0,
             bytes: 0,
+            wire_bytes: 0,
             current: None,
             finished: false,
         }
@@ -101,8 +105,10 @@ impl Tracker {
         self.emit();
     }
 
-    pub(crate) fn bytes(&mut self, n: u64) {
-        self.bytes += n;
+    /// A page arrived: `json` bytes decoded from `wire` bytes received.
+    pub(crate) fn bytes(&mut self, json: u64, wire: u64) {
+        self.bytes += json;
+        self.wire_bytes += wire;
     }
 
     /// A page committed `rows` rows of `table`.
@@ -122,7 +128,9 @@ impl Tracker {
             e.1 = e.0;
         }
         self.tables_done = (self.tables_done + 1).min(self.tables_total);
-        self.current = None;
+        if self.current.as_deref() == Some(table) {
+            self.current = None;
+        }
         self.emit();
     }
 
@@ -163,6 +171,7 @@ impl Tracker {
             rows_total,
             rows_downloaded: self.rows_downloaded,
             bytes: self.bytes,
+            wire_bytes: self.wire_bytes,
             rows_per_sec: rate,
             eta,
             elapsed,
@@ -175,10 +184,61 @@ impl Tracker {
     }
 }
 
+/// Cheap to clone: tables downloading at once report into one progress,
+/// its events serialised by the lock (so they stay monotonic).
+#[derive(Clone)]
+pub(crate) struct Tracker(Arc<Mutex<State>>);
+
+impl Tracker {
+    pub(crate) fn new(cb: ProgressFn, phase: SyncKind) -> Self {
+        Tracker(Arc::new(Mutex::new(State::new(cb, phase))))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Registers a table with its total and the rows already committed by
+    /// an earlier, interrupted run (resume).
+    pub(crate) fn add_table(&mut self, table: &str, estimate: u64, already: u64) {
+        self.with(|s| s.add_table(table, estimate, already))
+    }
+
+    pub(crate) fn start_table(&mut self, table: &str) {
+        self.with(|s| s.start_table(table))
+    }
+
+    /// A page arrived: `json` bytes decoded from `wire` bytes received.
+    pub(crate) fn bytes(&mut self, json: u64, wire: u64) {
+        self.with(|s| s.bytes(json, wire))
+    }
+
+    /// A page committed `rows` rows of `table`.
+    pub(crate) fn committed(&mut self, table: &str, rows: u64) {
+        self.with(|s| s.committed(table, rows))
+    }
+
+    /// The table's data is committed: its whole estimate counts as done.
+    pub(crate) fn table_done(&mut self, table: &str) {
+        self.with(|s| s.table_done(table))
+    }
+
+    pub(crate) fn finish(&mut self) {
+        self.with(|s| s.finish())
+    }
+
+    pub(crate) fn rows_downloaded(&self) -> u64 {
+        self.with(|s| s.rows_downloaded())
+    }
+
+    pub(crate) fn snapshot(&self) -> Progress {
+        self.with(|s| s.snapshot())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     #[test]
     fn fraction_is_monotonic_and_full_only_when_finished() {

@@ -723,4 +723,53 @@ async fn a_token_can_be_revoked_then_restored_and_faults_cleared() {
     e.admin.set_refusing_connections(true);
     e.admin.clear_faults();
     assert_eq!(e.get("WhoAmI").await.status, 200, "connections accepted");
+/// gzip only when asked (as Dataverse), the same JSON either way, and the
+/// stats count the bytes on the wire apart from the JSON.
+#[tokio::test]
+async fn answers_are_compressed_only_when_asked() {
+    use std::io::Read;
+    let e = seeded(300).await;
+    let url = e.url("accounts?$select=name,telephone1,address1_city");
+    let get = |gzip: bool| {
+        let mut rb = e
+            .client
+            .get(&url)
+            .bearer_auth(&e.token)
+            .header("Accept", "application/json");
+        if gzip {
+            rb = rb.header("Accept-Encoding", "gzip");
+        }
+        rb.send()
+    };
+    e.admin.reset_stats();
+    let plain = get(false).await.unwrap();
+    assert_eq!(plain.headers().get("content-encoding"), None, "not asked");
+    let plain = plain.bytes().await.unwrap();
+    let plain_stats = e.admin.stats();
+    assert!(plain_stats.wire_bytes > plain.len() as u64, "headers too");
+    assert_eq!(plain_stats.body_bytes, plain.len() as u64);
+
+    e.admin.reset_stats();
+    let zipped = get(true).await.unwrap();
+    assert_eq!(
+        zipped
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.as_bytes()),
+        Some(&b"gzip"[..])
+    );
+    let zipped = zipped.bytes().await.unwrap();
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_end(&mut json)
+        .unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(a, b, "the same page");
+    let s = e.admin.stats();
+    assert_eq!(s.body_bytes, json.len() as u64);
+    assert!(
+        s.wire_bytes * 3 < s.body_bytes,
+        "compressed on the wire: {s:?}"
+    );
 }
