@@ -723,6 +723,8 @@ async fn a_token_can_be_revoked_then_restored_and_faults_cleared() {
     e.admin.set_refusing_connections(true);
     e.admin.clear_faults();
     assert_eq!(e.get("WhoAmI").await.status, 200, "connections accepted");
+}
+
 /// gzip only when asked (as Dataverse), the same JSON either way, and the
 /// stats count the bytes on the wire apart from the JSON.
 #[tokio::test]
