@@ -280,6 +280,9 @@ async fn run(steps: Vec<Step>) {
             }
             Step::Crash(ms) => {
                 let _ = tokio::time::timeout(Duration::from_millis(ms as u64), ob.upload()).await;
+                // The process dies: its file lock goes with it, even while a
+                // write the cut upload started still finishes off-thread.
+                let _ = engine.store().close();
                 drop(ob);
                 drop(engine);
                 (engine, ob) = open(&env).await;
