@@ -353,15 +353,20 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
     ))
 }
 
-fn diagnostics(args: &DiagnosticsArgs) -> mooring_core::Result<String> {
-    if !args.db.exists() {
+/// An existing mirror (the read-only commands never create one).
+fn open_existing(db: &std::path::Path, key_env: Option<&str>) -> mooring_core::Result<Store> {
+    if !db.exists() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("no database at {}", args.db.display()),
+            format!("no database at {}", db.display()),
         )
         .into());
     }
-    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
+    Store::open_with_key(db, key_from_env(key_env)?)
+}
+
+fn diagnostics(args: &DiagnosticsArgs) -> mooring_core::Result<String> {
+    let store = open_existing(&args.db, args.key_env.as_deref())?;
     let report = mooring_core::diagnostics::Report::from_store(&store)?;
     Ok(if args.json {
         report.to_json()
@@ -373,14 +378,7 @@ fn diagnostics(args: &DiagnosticsArgs) -> mooring_core::Result<String> {
 /// The status of a mirror as the app would show it before any network
 /// answer: what the database remembers, connectivity unknown.
 fn status(args: &StatusArgs) -> mooring_core::Result<String> {
-    if !args.db.exists() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("no database at {}", args.db.display()),
-        )
-        .into());
-    }
-    let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
+    let store = open_existing(&args.db, args.key_env.as_deref())?;
     let facts = mooring_core::mooring::DatabaseFacts::read(&store)?;
     let mut machine = mooring_core::status::StatusMachine::new();
     machine.apply(facts.opened_event());
