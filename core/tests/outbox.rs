@@ -864,3 +864,63 @@ async fn a_row_uploaded_then_deleted_before_the_next_baseline_leaves_the_mirror(
     engine.delta(quiet()).await.unwrap();
     assert!(s.get("accounts", &account).unwrap().is_none());
 }
+
+/// A profile that drops a column the user changed offline: the change is
+/// neither sent trimmed nor lost; it waits in the sync errors with its
+/// value until the column is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_a_column_the_new_profile_drops_waits_in_the_sync_errors() {
+    const WITHOUT_PHONE: &str = r#"{"tables":[
+        {"name":"accounts","columns":["name","revenue","numberofemployees","createdon"],"rows":"all"},
+        {"name":"contacts","columns":["firstname","lastname","parentcustomerid"],"rows":"all"}]}"#;
+    let env = env(5).await;
+    let engine = ready(&env).await;
+    let id = first_ids(&env.admin, "accounts", "accountid", 1).remove(0);
+    let before = server_row(&env.admin, "accounts", &id).unwrap();
+    outbox(&engine, 100)
+        .update(
+            "accounts",
+            &id,
+            &obj(json!({"name": "Renamed offline", "telephone1": "555-0100"})),
+        )
+        .unwrap();
+    drop(engine);
+
+    let engine = env.engine(WITHOUT_PHONE, 500).await;
+    let ob = outbox(&engine, 100);
+    let sum = ob.upload().await.unwrap();
+    assert_eq!((sum.uploaded, sum.rejected), (0, 1));
+    let server = server_row(&env.admin, "accounts", &id).unwrap();
+    assert_eq!(server["name"], before["name"], "nothing was sent trimmed");
+    assert_eq!(server["telephone1"], before["telephone1"]);
+    let errs = ob.sync_errors().unwrap();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].status, 0);
+    assert!(
+        errs[0].message.contains("telephone1"),
+        "{}",
+        errs[0].message
+    );
+    assert_eq!(errs[0].data["telephone1"], "555-0100");
+    assert_eq!(errs[0].data["name"], "Renamed offline");
+    // Retrying under this profile would trim the value: refused, kept.
+    match ob.retry_sync_error(errs[0].id) {
+        Err(Error::Write(WriteError::UnknownColumn { column, .. })) => {
+            assert_eq!(column, "telephone1")
+        }
+        other => panic!("expected UnknownColumn, got {other:?}"),
+    }
+    assert_eq!(ob.sync_error_count().unwrap(), 1);
+    drop((ob, engine));
+
+    // The column is back: the retry sends both values.
+    let engine = env.engine(PROFILE, 500).await;
+    let ob = outbox(&engine, 100);
+    let id_err = ob.sync_errors().unwrap()[0].id;
+    ob.retry_sync_error(id_err).unwrap();
+    let sum = ob.upload().await.unwrap();
+    assert_eq!((sum.uploaded, sum.rejected), (1, 0));
+    let server = server_row(&env.admin, "accounts", &id).unwrap();
+    assert_eq!(server["telephone1"], "555-0100");
+    assert_eq!(server["name"], "Renamed offline");
+}

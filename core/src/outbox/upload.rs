@@ -65,17 +65,20 @@ impl Outbox {
             if head.is_empty() {
                 break;
             }
-            // Changes of tables that left the profile cannot be sent.
+            // Changes of tables or columns that left the profile cannot be
+            // sent (the profile no longer says how): they wait in the sync
+            // errors with their values, never silently trimmed.
             let mut entries = Vec::new();
             for e in head {
-                if self.inner.profile.tables.iter().any(|t| t.name == e.table) {
-                    entries.push(e);
-                } else {
-                    let seq = e.seq;
-                    let msg = format!("table {} is no longer in the offline profile", e.table);
-                    self.blocking(move |s| s.outbox_reject_orphan(seq, &msg))
-                        .await?;
-                    sum.rejected += 1;
+                match self.orphaned(&e) {
+                    None => entries.push(e),
+                    Some(msg) => {
+                        let seq = e.seq;
+                        warn!(table = %e.table, "change no longer fits the offline profile: moved to sync errors");
+                        self.blocking(move |s| s.outbox_reject_orphan(seq, &msg))
+                            .await?;
+                        sum.rejected += 1;
+                    }
                 }
             }
             if entries.is_empty() {
@@ -367,6 +370,34 @@ fn body(t: &ResolvedTable, e: &Entry) -> J {
         }
     }
     J::Object(m)
+}
+
+impl Outbox {
+    /// Why a queued change cannot be uploaded under the current profile:
+    /// its table, or some of its columns, left it.
+    fn orphaned(&self, e: &Entry) -> Option<String> {
+        let Some(t) = self.inner.profile.tables.iter().find(|t| t.name == e.table) else {
+            return Some(format!(
+                "table {} is no longer in the offline profile",
+                e.table
+            ));
+        };
+        let gone: Vec<&str> = e
+            .data
+            .keys()
+            .filter(|c| t.column(c).is_none())
+            .map(String::as_str)
+            .collect();
+        (!gone.is_empty()).then(|| {
+            format!(
+                "table {}: {} {} no longer in the offline profile; put {} back and retry, or discard the change",
+                e.table,
+                if gone.len() == 1 { "column" } else { "columns" },
+                gone.join(", "),
+                if gone.len() == 1 { "it" } else { "them" },
+            )
+        })
+    }
 }
 
 /// A row in read shape (`return=representation`, or a GET) as the mirror

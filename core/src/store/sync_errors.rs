@@ -85,11 +85,16 @@ impl Store {
                 }
                 (op, _) => op,
             };
-            let data: Map<String, J> = e
-                .data
-                .into_iter()
-                .filter(|(k, _)| t.column(k).is_some())
-                .collect();
+            // A value for a column the profile dropped stays in the list
+            // (retrying would trim it, and the user's value would be lost).
+            if let Some(column) = e.data.keys().find(|k| t.column(k).is_none()) {
+                return Err(WriteError::UnknownColumn {
+                    table: t.name.clone(),
+                    column: column.clone(),
+                }
+                .into());
+            }
+            let data = e.data;
             let w = LocalWrite {
                 op,
                 row_id: e.row_id.clone(),
