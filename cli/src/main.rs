@@ -124,6 +124,10 @@ struct SyncArgs {
     /// from 250 ms up to 20 s).
     #[arg(long, default_value_t = 6)]
     retries: u32,
+    /// PEM certificates to trust as roots beside the built-in ones (a
+    /// company CA; the emulator's --tls: devserver/tls/test-ca.pem).
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     /// Plain progress lines even on a terminal.
     #[arg(long)]
     plain: bool,
@@ -153,6 +157,10 @@ struct UploadArgs {
     /// Retries after 5xx, timeouts and dropped connections.
     #[arg(long, default_value_t = 6)]
     retries: u32,
+    /// PEM certificates to trust as roots beside the built-in ones (a
+    /// company CA; the emulator's --tls: devserver/tls/test-ca.pem).
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     /// Name of an environment variable holding the database's encryption
     /// key (SQLCipher). Without it the database is plain SQLite.
     #[arg(long, value_name = "VAR")]
@@ -250,6 +258,7 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.page_size = args.page_size;
     cfg.max_retries = args.retries;
+    cfg.extra_roots_pem = ca_cert(args.ca_cert.as_deref())?;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
     let profile = match (&args.profile, &args.app) {
         (_, Some(app)) => {
@@ -272,6 +281,16 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     view.finish();
     summary.secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The bytes of `--ca-cert`, empty without it.
+fn ca_cert(path: Option<&std::path::Path>) -> mooring_core::Result<Vec<u8>> {
+    match path {
+        None => Ok(Vec::new()),
+        Some(p) => std::fs::read(p).map_err(|e| {
+            mooring_core::Error::Profile(format!("cannot read --ca-cert {}: {e}", p.display()))
+        }),
+    }
 }
 
 /// A profile JSON, or an app manifest resolved against the server.
@@ -334,6 +353,7 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
     let profile = Profile::from_json(&text)?;
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.max_retries = args.retries;
+    cfg.extra_roots_pem = ca_cert(args.ca_cert.as_deref())?;
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
     let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;

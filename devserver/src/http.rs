@@ -39,9 +39,20 @@ pub async fn serve(
                 .quality(tower_http::CompressionLevel::Fastest),
         );
     }
+    let tls = match sh.tls.then(tls::acceptor).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("cannot load the test certificate: {e}");
+            return;
+        }
+    };
+    let (ready_tx, ready_rx) = tokio::sync::mpsc::channel(64);
     let l = GuardedListener {
         inner: listener,
         sh,
+        tls,
+        ready_tx,
+        ready_rx,
     };
     let r = axum::serve(l, app)
         .with_graceful_shutdown(async {
@@ -53,32 +64,57 @@ pub async fn serve(
     }
 }
 
-/// Drops connections while "refusing" is on (server unreachable).
+/// Drops connections while "refusing" is on (server unreachable); with TLS,
+/// shakes hands off the accept loop (a slow client holds up nobody).
 struct GuardedListener {
     inner: TcpListener,
     sh: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    ready_tx: tokio::sync::mpsc::Sender<(Conn, SocketAddr)>,
+    ready_rx: tokio::sync::mpsc::Receiver<(Conn, SocketAddr)>,
 }
 
 impl axum::serve::Listener for GuardedListener {
-    type Io = GuardedStream;
+    type Io = Conn;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            match self.inner.accept().await {
+            let accepted = tokio::select! {
+                r = self.inner.accept() => r,
+                Some(done) = self.ready_rx.recv() => {
+                    self.sh.stats.connections.fetch_add(1, Ordering::Relaxed);
+                    return done;
+                }
+            };
+            match accepted {
                 Ok((s, a)) => {
                     if self.sh.faults.refusing.load(Ordering::SeqCst) {
                         drop(s);
                         continue;
                     }
                     let _ = s.set_nodelay(true);
-                    return (
-                        GuardedStream {
-                            inner: s,
-                            sh: self.sh.clone(),
-                        },
-                        a,
-                    );
+                    let stream = GuardedStream {
+                        inner: s,
+                        sh: self.sh.clone(),
+                    };
+                    let Some(acceptor) = self.tls.clone() else {
+                        self.sh.stats.connections.fetch_add(1, Ordering::Relaxed);
+                        return (Conn::Plain(stream), a);
+                    };
+                    let tx = self.ready_tx.clone();
+                    tokio::spawn(async move {
+                        let shake = acceptor.accept(stream);
+                        match tokio::time::timeout(Duration::from_secs(10), shake).await {
+                            Ok(Ok(tls)) => {
+                                let _ = tx.send((Conn::Tls(Box::new(tls)), a)).await;
+                            }
+                            // A client that does not trust the certificate
+                            // hangs up here; nothing to serve.
+                            Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
+                        }
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -90,6 +126,97 @@ impl axum::serve::Listener for GuardedListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.inner.local_addr()
+    }
+}
+
+/// The emulator's test certificate (`devserver/tls/`), served with ALPN
+/// h2 and http/1.1.
+mod tls {
+    use std::sync::Arc;
+
+    use tokio_rustls::rustls::{
+        self,
+        pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    };
+
+    const CERT: &[u8] = include_bytes!("../tls/server.pem");
+    const KEY: &[u8] = include_bytes!("../tls/server.key");
+
+    pub(super) fn acceptor() -> Result<tokio_rustls::TlsAcceptor, String> {
+        let certs = CertificateDer::pem_slice_iter(CERT)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let key = PrivateKeyDer::from_pem_slice(KEY).map_err(|e| e.to_string())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| e.to_string())?;
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+    }
+}
+
+/// A connection as axum serves it: plain, or TLS over the same guarded
+/// stream (so wire bytes count what was encrypted).
+enum Conn {
+    Plain(GuardedStream),
+    Tls(Box<tokio_rustls::server::TlsStream<GuardedStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Conn::Plain(s) => s.is_write_vectored(),
+            Conn::Tls(s) => s.is_write_vectored(),
+        }
     }
 }
 
@@ -371,6 +498,9 @@ async fn entry(State(sh): State<Arc<Shared>>, req: Request) -> Response {
 
 async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
     sh.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if req.version() == axum::http::Version::HTTP_2 {
+        sh.stats.http2_requests.fetch_add(1, Ordering::Relaxed);
+    }
     let user = match authenticate(&sh, &req) {
         Ok(u) => u,
         Err(r) => return *r,
@@ -442,7 +572,10 @@ async fn api_entry(sh: Arc<Shared>, req: Request) -> Response {
                 && r.status == 200
                 && r.cut_at.is_none()
                 && sh.schema.by_set(&path).is_some();
-            match entity_read.then(|| sh.faults.take_nonsense()).flatten() {
+            match entity_read
+                .then(|| sh.faults.take_nonsense(&path))
+                .flatten()
+            {
                 Some(kind) => {
                     tracing::debug!(%path, kind = kind.name(), "injected nonsense");
                     to_response(crate::nonsense::apply(kind, r))
@@ -545,15 +678,16 @@ async fn admin_entry(sh: Arc<Shared>, req: Request, rest: &str) -> Response {
                 .get("kind")
                 .and_then(J::as_str)
                 .and_then(crate::Nonsense::from_name);
+            let table = args.get("table").and_then(J::as_str);
             match (kind, num("count")) {
                 (Some(k), Some(c)) => {
-                    admin.nonsense_next(k, c.min(u32::MAX as u64) as u32);
-                    admin_json(200, json!({"kind": k.name(), "count": c}))
+                    admin.nonsense_next_for(k, c.min(u32::MAX as u64) as u32, table);
+                    admin_json(200, json!({"kind": k.name(), "count": c, "table": table}))
                 }
                 _ => error(
                     400,
                     "0x80060888",
-                    "Expected {\"kind\": \"html\" | \"truncated\" | \"wrong_content_type\" | \"duplicate_rows\" | \"wrong_context\" | \"garbage\", \"count\": n}.",
+                    "Expected {\"kind\": \"html\" | \"truncated\" | \"wrong_content_type\" | \"duplicate_rows\" | \"wrong_context\" | \"garbage\" | \"truncated_gzip\" | \"unasked_encoding\", \"count\": n, \"table\": optional entity set}.",
                 ),
             }
         }

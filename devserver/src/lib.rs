@@ -65,6 +65,9 @@ pub struct Config {
     pub db_path: Option<PathBuf>,
     /// Rows seeded per table (into empty tables only).
     pub seed_rows: usize,
+    /// Entity sets to seed; empty seeds every table (but systemusers, which
+    /// hold the users).
+    pub seed_tables: Vec<String>,
     pub seed: u64,
     /// The default user's bearer token.
     pub token: String,
@@ -87,7 +90,16 @@ pub struct Config {
     /// Compress answers whose request asks for it (`Accept-Encoding: gzip`),
     /// as Dataverse does. Never when not asked.
     pub compression: bool,
+    /// HTTPS with the built-in test certificate (`devserver/tls/`: for
+    /// localhost and 127.0.0.1, signed by [`TEST_CA_PEM`]), offering HTTP/2
+    /// and HTTP/1.1 by ALPN as Dataverse does. Plain HTTP/1.1 (and h2c)
+    /// otherwise.
+    pub tls: bool,
 }
+
+/// The certificate authority that signed the emulator's test certificate.
+/// Its key is public: trust it in tests and development only.
+pub const TEST_CA_PEM: &[u8] = include_bytes!("../tls/test-ca.pem");
 
 impl Default for Config {
     fn default() -> Config {
@@ -95,6 +107,7 @@ impl Default for Config {
             port: 0,
             db_path: None,
             seed_rows: 0,
+            seed_tables: vec![],
             seed: 1,
             token: "dev-token".into(),
             user_name: "Dev User".into(),
@@ -106,6 +119,7 @@ impl Default for Config {
             max_concurrent: None,
             max_body_bytes: 16 * 1024 * 1024,
             compression: true,
+            tls: false,
         }
     }
 }
@@ -118,19 +132,26 @@ pub struct User {
     pub token: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
     /// HTTP requests under /api/data (a $batch counts once).
     pub requests: u64,
     /// Rows (and deleted-entity entries) sent in responses.
     pub rows_served: u64,
+    /// The same, per entity set.
+    pub rows_served_by_table: std::collections::BTreeMap<String, u64>,
     /// $batch requests.
     pub batch_requests: u64,
     /// Bytes of API answer bodies before compression (the JSON).
     pub body_bytes: u64,
     /// Bytes the server wrote on its connections: status lines, headers and
-    /// bodies as sent (compressed when asked), admin answers included.
+    /// bodies as sent (compressed when asked, encrypted under TLS), admin
+    /// answers included.
     pub wire_bytes: u64,
+    /// Connections accepted (TLS: handshakes completed).
+    pub connections: u64,
+    /// /api/data requests that came over HTTP/2.
+    pub http2_requests: u64,
 }
 
 #[derive(Default)]
@@ -140,11 +161,16 @@ pub(crate) struct Counters {
     pub batch_requests: AtomicU64,
     pub body_bytes: AtomicU64,
     pub wire_bytes: AtomicU64,
+    pub connections: AtomicU64,
+    pub http2_requests: AtomicU64,
+    pub rows_by_table: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Counters {
-    pub fn add_rows(&self, n: u64) {
+    pub fn add_rows(&self, entity_set: &str, n: u64) {
         self.rows_served.fetch_add(n, Ordering::Relaxed);
+        let mut by = self.rows_by_table.lock().unwrap_or_else(|p| p.into_inner());
+        *by.entry(entity_set.to_string()).or_default() += n;
     }
 }
 
@@ -158,17 +184,22 @@ pub(crate) struct Faults {
     pub token_generation: AtomicU64,
     pub refusing: std::sync::atomic::AtomicBool,
     /// The next N successful entity reads answer this instead.
-    pub nonsense: Mutex<Option<(Nonsense, u32)>>,
+    /// (kind, how many, only reads of this entity set).
+    pub nonsense: Mutex<Option<(Nonsense, u32, Option<String>)>>,
     /// Bearer tokens /api/data refuses with 401 (revoked) until restored.
     pub revoked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Faults {
     /// Consumes one injected nonsense answer, if any is pending.
-    pub(crate) fn take_nonsense(&self) -> Option<Nonsense> {
+    pub(crate) fn take_nonsense(&self, entity_set: &str) -> Option<Nonsense> {
         let mut g = self.nonsense.lock().unwrap_or_else(|p| p.into_inner());
-        let (kind, n) = (*g)?;
-        *g = (n > 1).then(|| (kind, n - 1));
+        let (kind, n, only) = g.take()?;
+        if only.as_deref().is_some_and(|o| o != entity_set) {
+            *g = Some((kind, n, only));
+            return None;
+        }
+        *g = (n > 1).then(|| (kind, n - 1, only));
         Some(kind)
     }
 
@@ -193,6 +224,7 @@ pub(crate) struct Shared {
     pub in_flight: Mutex<std::collections::HashMap<Uuid, u32>>,
     pub max_body_bytes: usize,
     pub compression: bool,
+    pub tls: bool,
     pub organization_id: Uuid,
     pub business_unit_id: Uuid,
     pub faults: Faults,
@@ -240,7 +272,8 @@ impl RunningServer {
         self.port
     }
     pub fn root_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.shared.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
@@ -268,6 +301,15 @@ impl RunningServer {
 /// Starts the emulator on 127.0.0.1 (in the current tokio runtime).
 pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let schema = schema::Schema::load(config.schema.as_deref())?;
+    if let Some(set) = config
+        .seed_tables
+        .iter()
+        .find(|s| schema.by_set(s).is_none())
+    {
+        return Err(Error::Config(format!(
+            "seed tables: no entity set {set} in the schema"
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
     let port = listener.local_addr()?.port();
     let mut users = vec![User {
@@ -301,7 +343,14 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         seed::ensure_users(&mut db, &schema2, &pairs)?;
         let owners: Vec<Uuid> = users2.iter().map(|u| u.id).collect();
         let t0 = std::time::Instant::now();
-        seed::seed(&mut db, &schema2, cfg.seed_rows, cfg.seed, &owners)?;
+        seed::seed(
+            &mut db,
+            &schema2,
+            cfg.seed_rows,
+            &cfg.seed_tables,
+            cfg.seed,
+            &owners,
+        )?;
         if cfg.seed_rows > 0 {
             tracing::info!(
                 rows = cfg.seed_rows,
@@ -316,7 +365,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let shared = Arc::new(Shared {
         schema,
         db: Mutex::new(db),
-        base_url: format!("http://127.0.0.1:{port}/api/data/v9.2/"),
+        base_url: format!(
+            "{}://127.0.0.1:{port}/api/data/v9.2/",
+            if config.tls { "https" } else { "http" }
+        ),
+        tls: config.tls,
         users,
         max_page_size: config.max_page_size.clamp(1, api::MAX_PAGE),
         delta_retention: config.delta_retention,
@@ -377,13 +430,18 @@ impl Admin {
     /// The next `n` successful collection or delta reads (`GET <set>`)
     /// answer `kind` instead of their page (`n` = 0 switches it off).
     pub fn nonsense_next(&self, kind: Nonsense, n: u32) {
+        self.nonsense_next_for(kind, n, None);
+    }
+    /// The same, counting only reads of one entity set (the others answer
+    /// as usual): aims the fault at one table of a parallel download.
+    pub fn nonsense_next_for(&self, kind: Nonsense, n: u32, entity_set: Option<&str>) {
         let mut g = self
             .shared
             .faults
             .nonsense
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        *g = (n > 0).then_some((kind, n));
+        *g = (n > 0).then(|| (kind, n, entity_set.map(str::to_string)));
     }
     /// Every delta token issued so far now fails with 0x80044352.
     pub fn expire_delta_tokens(&self) {
@@ -508,17 +566,30 @@ impl Admin {
         Stats {
             requests: s.requests.load(Ordering::Relaxed),
             rows_served: s.rows_served.load(Ordering::Relaxed),
+            rows_served_by_table: s
+                .rows_by_table
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             batch_requests: s.batch_requests.load(Ordering::Relaxed),
             body_bytes: s.body_bytes.load(Ordering::Relaxed),
             wire_bytes: s.wire_bytes.load(Ordering::Relaxed),
+            connections: s.connections.load(Ordering::Relaxed),
+            http2_requests: s.http2_requests.load(Ordering::Relaxed),
         }
     }
     pub fn reset_stats(&self) {
         let s = &self.shared.stats;
         s.requests.store(0, Ordering::Relaxed);
         s.rows_served.store(0, Ordering::Relaxed);
+        s.rows_by_table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         s.batch_requests.store(0, Ordering::Relaxed);
         s.body_bytes.store(0, Ordering::Relaxed);
         s.wire_bytes.store(0, Ordering::Relaxed);
+        s.connections.store(0, Ordering::Relaxed);
+        s.http2_requests.store(0, Ordering::Relaxed);
     }
 }

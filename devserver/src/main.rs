@@ -20,6 +20,9 @@ struct Args {
     /// Rows to seed per table (only into empty tables).
     #[arg(long, default_value_t = 0)]
     seed_rows: usize,
+    /// Entity sets to seed, comma-separated (default: every table).
+    #[arg(long, value_delimiter = ',')]
+    seed_tables: Vec<String>,
     /// Seed of the deterministic generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -50,6 +53,10 @@ struct Args {
     /// Never compress answers (by default gzip when the request asks).
     #[arg(long)]
     no_compression: bool,
+    /// HTTPS (HTTP/2 and HTTP/1.1) with the test certificate of
+    /// devserver/tls/ (trust devserver/tls/test-ca.pem in the client).
+    #[arg(long)]
+    tls: bool,
     /// Print the built-in sample schema and exit.
     #[arg(long)]
     print_schema: bool,
@@ -91,6 +98,8 @@ async fn main() -> std::process::ExitCode {
         port: args.port,
         db_path: args.db,
         seed_rows: args.seed_rows,
+        seed_tables: args.seed_tables,
+        tls: args.tls,
         seed: args.seed,
         token: args.token,
         user_name: args.user_name,

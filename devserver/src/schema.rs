@@ -1,5 +1,7 @@
 //! The tables the emulator serves: loaded from a JSON schema file or the
-//! built-in sample (accounts, contacts, opportunities, tasks, systemusers).
+//! built-in sample: systemusers and a dozen sales and service tables
+//! (accounts, contacts, opportunities, tasks, leads, incidents, phonecalls,
+//! appointments, products, quotes, salesorders, competitors).
 //! The schema decides SQL storage, JSON shapes, write validation and the
 //! `EntityDefinitions` metadata.
 
@@ -352,6 +354,103 @@ pub const SAMPLE_SCHEMA: &str = r#"{
          {"entity": "contact", "navigation": "regardingobjectid_contact_task", "relationship": "Contact_Tasks"}]},
        {"name": "ownerid", "type": "Owner", "targets": [
          {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_task"}]}
+     ]},
+    {"logical_name": "lead", "entity_set": "leads", "primary_id": "leadid", "primary_name": "subject",
+     "columns": [
+       {"name": "subject", "type": "String", "max_length": 300},
+       {"name": "firstname", "type": "String", "max_length": 50},
+       {"name": "lastname", "type": "String", "max_length": 50},
+       {"name": "companyname", "type": "String", "max_length": 100},
+       {"name": "emailaddress1", "type": "String", "max_length": 100},
+       {"name": "telephone1", "type": "String", "max_length": 50},
+       {"name": "estimatedamount", "type": "Money"},
+       {"name": "leadqualitycode", "type": "Picklist"},
+       {"name": "statecode", "type": "State"},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_leads"}]}
+     ]},
+    {"logical_name": "incident", "entity_set": "incidents", "primary_id": "incidentid", "primary_name": "title",
+     "columns": [
+       {"name": "title", "type": "String", "max_length": 200},
+       {"name": "ticketnumber", "type": "String", "max_length": 100},
+       {"name": "description", "type": "Memo", "max_length": 2000},
+       {"name": "prioritycode", "type": "Picklist"},
+       {"name": "statecode", "type": "State"},
+       {"name": "customerid", "type": "Customer", "targets": [
+         {"entity": "account", "navigation": "customerid_account", "relationship": "incident_customer_accounts"},
+         {"entity": "contact", "navigation": "customerid_contact", "relationship": "incident_customer_contacts"}]},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_incidents"}]}
+     ]},
+    {"logical_name": "phonecall", "entity_set": "phonecalls", "primary_id": "activityid", "primary_name": "subject",
+     "columns": [
+       {"name": "subject", "type": "String", "max_length": 200},
+       {"name": "phonenumber", "type": "String", "max_length": 200},
+       {"name": "directioncode", "type": "Boolean"},
+       {"name": "actualdurationminutes", "type": "Integer"},
+       {"name": "scheduledend", "type": "DateTime"},
+       {"name": "regardingobjectid", "type": "Lookup", "targets": [
+         {"entity": "account", "navigation": "regardingobjectid_account_phonecall", "relationship": "Account_Phonecalls"}]},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_phonecall"}]}
+     ]},
+    {"logical_name": "appointment", "entity_set": "appointments", "primary_id": "activityid", "primary_name": "subject",
+     "columns": [
+       {"name": "subject", "type": "String", "max_length": 200},
+       {"name": "location", "type": "String", "max_length": 200},
+       {"name": "scheduledstart", "type": "DateTime"},
+       {"name": "scheduledend", "type": "DateTime"},
+       {"name": "isalldayevent", "type": "Boolean"},
+       {"name": "regardingobjectid", "type": "Lookup", "targets": [
+         {"entity": "contact", "navigation": "regardingobjectid_contact_appointment", "relationship": "Contact_Appointments"}]},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_appointment"}]}
+     ]},
+    {"logical_name": "product", "entity_set": "products", "primary_id": "productid", "primary_name": "name",
+     "columns": [
+       {"name": "name", "type": "String", "max_length": 100},
+       {"name": "productnumber", "type": "String", "max_length": 100},
+       {"name": "description", "type": "Memo", "max_length": 2000},
+       {"name": "price", "type": "Money"},
+       {"name": "quantitydecimal", "type": "Integer"},
+       {"name": "stockweight", "type": "Decimal"},
+       {"name": "statecode", "type": "State"}
+     ]},
+    {"logical_name": "quote", "entity_set": "quotes", "primary_id": "quoteid", "primary_name": "name",
+     "columns": [
+       {"name": "name", "type": "String", "max_length": 300},
+       {"name": "quotenumber", "type": "String", "max_length": 100},
+       {"name": "totalamount", "type": "Money"},
+       {"name": "effectiveto", "type": "DateTime"},
+       {"name": "statecode", "type": "State"},
+       {"name": "opportunityid", "type": "Lookup", "targets": [
+         {"entity": "opportunity", "navigation": "opportunityid", "relationship": "opportunity_quotes"}]},
+       {"name": "customerid", "type": "Customer", "targets": [
+         {"entity": "account", "navigation": "customerid_account", "relationship": "quote_customer_accounts"},
+         {"entity": "contact", "navigation": "customerid_contact", "relationship": "quote_customer_contacts"}]},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_quote"}]}
+     ]},
+    {"logical_name": "salesorder", "entity_set": "salesorders", "primary_id": "salesorderid", "primary_name": "name",
+     "columns": [
+       {"name": "name", "type": "String", "max_length": 300},
+       {"name": "ordernumber", "type": "String", "max_length": 100},
+       {"name": "totalamount", "type": "Money"},
+       {"name": "datefulfilled", "type": "DateTime"},
+       {"name": "statecode", "type": "State"},
+       {"name": "customerid", "type": "Customer", "targets": [
+         {"entity": "account", "navigation": "customerid_account", "relationship": "order_customer_accounts"},
+         {"entity": "contact", "navigation": "customerid_contact", "relationship": "order_customer_contacts"}]},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_orders"}]}
+     ]},
+    {"logical_name": "competitor", "entity_set": "competitors", "primary_id": "competitorid", "primary_name": "name",
+     "columns": [
+       {"name": "name", "type": "String", "max_length": 100},
+       {"name": "websiteurl", "type": "String", "max_length": 200},
+       {"name": "strengths", "type": "Memo", "max_length": 2000},
+       {"name": "weaknesses", "type": "Memo", "max_length": 2000},
+       {"name": "reportedrevenue", "type": "Money"}
      ]}
   ]
 }"#;

@@ -167,12 +167,14 @@ pub fn ensure_users(db: &mut Db, schema: &Schema, users: &[(Uuid, String)]) -> R
     Ok(())
 }
 
-/// Seeds `rows` rows into every table but systemusers, when it is empty.
-/// One transaction, one prepared statement per table.
+/// Seeds `rows` rows into every table but systemusers (or only into the
+/// entity sets `only` names), when it is empty. One transaction, one
+/// prepared statement per table.
 pub fn seed(
     db: &mut Db,
     schema: &Schema,
     rows: usize,
+    only: &[String],
     seed: u64,
     owners: &[Uuid],
 ) -> Result<(), Error> {
@@ -183,7 +185,7 @@ pub fn seed(
     let mut version = db.version;
     let tx = db.conn.transaction()?;
     for t in &schema.tables {
-        if t.logical_name == "systemuser" {
+        if t.logical_name == "systemuser" || !(only.is_empty() || only.contains(&t.entity_set)) {
             continue;
         }
         let existing: i64 =
@@ -314,7 +316,36 @@ fn gen_value(
         ("name", _) if t.logical_name == "opportunity" => {
             Value::Text(format!("{} {}", rng.u32(2..500), pick(rng, PRODUCTS)))
         }
+        ("name", _) if t.logical_name == "competitor" => {
+            Value::Text(format!("{} {}", pick(rng, COMPANY_A), pick(rng, COMPANY_B)))
+        }
+        ("name", _) if t.logical_name == "product" => {
+            Value::Text(format!("{} model {}", pick(rng, PRODUCTS), n + 1))
+        }
+        ("name", _) if matches!(t.logical_name.as_str(), "quote" | "salesorder") => {
+            Value::Text(format!("{} {}", rng.u32(2..500), pick(rng, PRODUCTS)))
+        }
+        ("title", _) => Value::Text(format!(
+            "{} not working for {first} {last}",
+            pick(rng, PRODUCTS)
+        )),
+        ("companyname", _) => Value::Text(format!(
+            "{} {} {}",
+            pick(rng, COMPANY_A),
+            pick(rng, COMPANY_B),
+            pick(rng, COMPANY_C)
+        )),
+        ("websiteurl", _) => Value::Text(format!(
+            "https://{}{}.example.com",
+            pick(rng, COMPANY_A).to_lowercase().replace(' ', ""),
+            n
+        )),
+        ("location", _) => Value::Text(pick(rng, CITIES).to_string()),
         ("accountnumber", _) => Value::Text(format!("ACC-{:07}", n + 1)),
+        ("ticketnumber", _) => Value::Text(format!("CAS-{:05}-{:04}", n + 1, rng.u32(0..10_000))),
+        ("quotenumber", _) => Value::Text(format!("QUO-{:05}", n + 1)),
+        ("ordernumber", _) => Value::Text(format!("ORD-{:05}", n + 1)),
+        ("productnumber", _) => Value::Text(format!("PRD-{:05}", n + 1)),
         ("firstname", _) => Value::Text(first.to_string()),
         ("lastname", _) => Value::Text(last.to_string()),
         ("fullname", _) => Value::Text(format!("{first} {last}")),

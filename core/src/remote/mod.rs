@@ -81,6 +81,9 @@ pub struct RemoteConfig {
     pub max_retry_after: Duration,
     /// Counts what every `Remote` made from this config sends.
     pub requests: RequestCount,
+    /// PEM certificates trusted as roots beside the built-in ones (a
+    /// company's CA, the emulator's test CA). Empty: the built-in roots only.
+    pub extra_roots_pem: Vec<u8>,
 }
 
 impl RemoteConfig {
@@ -98,6 +101,7 @@ impl RemoteConfig {
             backoff_cap: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(600),
             requests: RequestCount::default(),
+            extra_roots_pem: Vec::new(),
         }
     }
 }
@@ -157,10 +161,25 @@ impl Remote {
         let base = base_url(&cfg.server_url, cfg.allow_insecure_http)?;
         let origin = reqwest::Url::parse(&base)
             .map_err(|e| Error::Profile(format!("server URL is not a URL: {e}")))?;
-        let http = reqwest::Client::builder()
+        // HTTP/2 where the server offers it (ALPN over TLS): the parallel
+        // downloads then share one connection; HTTP/1.1 otherwise.
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
-            .pool_max_idle_per_host(cfg.concurrency.clamp(4, 64) as usize)
+            .pool_max_idle_per_host(cfg.concurrency.clamp(4, 64) as usize);
+        if !cfg.extra_roots_pem.is_empty() {
+            let roots = reqwest::Certificate::from_pem_bundle(&cfg.extra_roots_pem)
+                .map_err(|e| Error::Profile(format!("extra root certificates: {e}")))?;
+            if roots.is_empty() {
+                return Err(Error::Profile(
+                    "extra root certificates: no PEM certificate found".into(),
+                ));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
         Ok(Remote {

@@ -196,7 +196,7 @@ pub(crate) fn get_collection(
         cut_at = Some(buf.len());
     }
     buf.push(b']');
-    ctx.sh.stats.add_rows(served as u64);
+    ctx.sh.stats.add_rows(&t.entity_set, served as u64);
     if paged && more {
         if let Some((last_id, sv)) = last {
             let c = Cursor::Page(PageCursor {

@@ -172,7 +172,7 @@ pub(crate) fn get_delta(
         cut_at = Some(buf.len());
     }
     buf.push(b']');
-    ctx.sh.stats.add_rows(served as u64);
+    ctx.sh.stats.add_rows(&t.entity_set, served as u64);
     let raw_token = q
         .params
         .iter()

@@ -314,7 +314,7 @@ pub(crate) fn get_single(
     let context = context_url(ctx.sh, t, &q, "/$entity");
     let body = read_row(ctx, t, &id, &sel, prefer.annotations, Some(&context))?
         .ok_or_else(|| not_found_row(t, &id))?;
-    ctx.sh.stats.add_rows(1);
+    ctx.sh.stats.add_rows(&t.entity_set, 1);
     let mut r = ApiResponse::json(200, body).with("ETag", format!("W/\"{version}\""));
     if let Some(pa) = preference_applied(&prefer, None, false) {
         r = r.with("Preference-Applied", pa);

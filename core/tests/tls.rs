@@ -1,0 +1,108 @@
+//! HTTPS against the emulator's test certificate (`devserver/tls/`): the
+//! client negotiates HTTP/2 by ALPN, as it would with Dataverse, and the
+//! parallel downloads share one connection; a certificate from a root the
+//! client was not given is refused before any request (and its token)
+//! leaves the device.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use mooring_core::Error;
+use mooring_core::profile::Profile;
+use mooring_core::remote::{Remote, RemoteConfig, StaticToken};
+use mooring_core::store::Store;
+use mooring_core::sync::SyncEngine;
+use mooring_devserver::{Config, TEST_CA_PEM};
+
+const PROFILE: &str = r#"{"tables":[
+    {"name":"accounts","columns":["name","telephone1"],"rows":"all"},
+    {"name":"contacts","columns":["firstname","lastname","parentcustomerid"],"rows":"all"},
+    {"name":"opportunities","columns":["name","estimatedvalue"],"rows":"all"},
+    {"name":"tasks","columns":["subject","scheduledend"],"rows":"all"}]}"#;
+
+async fn https_env() -> Env {
+    env_with(Config {
+        seed_rows: 1200,
+        token: TOKEN.into(),
+        tls: true,
+        ..Config::default()
+    })
+    .await
+}
+
+fn remote(env: &Env, roots: &[u8]) -> Remote {
+    let mut cfg = RemoteConfig::new(env.server.root_url());
+    cfg.page_size = 250;
+    cfg.max_retries = 1;
+    cfg.extra_roots_pem = roots.to_vec();
+    Remote::new(cfg, Arc::new(StaticToken(TOKEN.into()))).expect("remote")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_syncs_four_tables_over_one_http2_connection() {
+    let env = https_env().await;
+    assert!(env.server.root_url().starts_with("https://"));
+    let store = Store::open(env.db()).unwrap();
+    let profile = Profile::from_json(PROFILE).unwrap();
+    let (engine, _) = SyncEngine::prepare(remote(&env, TEST_CA_PEM), store, &profile)
+        .await
+        .expect("prepare over https");
+    engine.sync(quiet()).await.expect("sync over https");
+    for (table, key, cols) in [
+        ("accounts", "accountid", &["name", "telephone1"][..]),
+        ("contacts", "contactid", &["firstname", "lastname"][..]),
+        (
+            "opportunities",
+            "opportunityid",
+            &["name", "estimatedvalue"][..],
+        ),
+        ("tasks", "activityid", &["subject", "scheduledend"][..]),
+    ] {
+        assert_mirror(engine.store(), &env.admin, table, key, cols, all);
+    }
+    let stats = env.admin.stats();
+    // 4 tables x 1200 rows in pages of 250: 20 pages, 4 tables at once.
+    assert!(stats.requests >= 20, "{stats:?}");
+    assert_eq!(
+        stats.http2_requests, stats.requests,
+        "every request over HTTP/2: {stats:?}"
+    );
+    assert_eq!(
+        stats.connections, 1,
+        "one connection for everything: {stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_an_unknown_root_is_refused_before_any_request() {
+    let env = https_env().await;
+    let store = Store::open(env.db()).unwrap();
+    let profile = Profile::from_json(PROFILE).unwrap();
+    let e = match SyncEngine::prepare(remote(&env, b""), store, &profile).await {
+        Err(e) => e,
+        Ok(_) => panic!("a server signed by an unknown root was trusted"),
+    };
+    match &e {
+        Error::Network(m) => assert!(m.contains("certificate"), "{m}"),
+        other => panic!("expected a network error naming the certificate, got {other:?}"),
+    }
+    assert!(!e.to_string().contains(TOKEN));
+    assert_eq!(
+        env.admin.stats().requests,
+        0,
+        "no request reached the server"
+    );
+}
+
+#[test]
+fn extra_roots_that_are_not_pem_are_a_typed_error() {
+    let mut cfg = RemoteConfig::new("https://org.crm.dynamics.com");
+    cfg.extra_roots_pem = b"not a certificate".to_vec();
+    match Remote::new(cfg, Arc::new(StaticToken(TOKEN.into()))) {
+        Err(Error::Profile(m)) => assert!(m.contains("root certificates"), "{m}"),
+        Err(e) => panic!("expected a profile error, got {e:?}"),
+        Ok(_) => panic!("garbage accepted as roots"),
+    }
+}
