@@ -170,6 +170,15 @@ pub fn analyze(format: Format, app: &App, schema: Option<&Schema>) -> Result<Gen
             if let Some(s) = schema.by_logical_name(&t.logical_name) {
                 t.entity_set = Some(s.entity_set.clone());
                 t.primary_id = Some(s.primary_id.clone());
+                // No name map in the source (YAML v3): the server's
+                // display names are the map formulas are written against.
+                // A column without a label is named by its logical name.
+                if t.columns.is_empty() && s.attributes.iter().any(|a| a.display_name.is_some()) {
+                    for a in &s.attributes {
+                        let d = a.display_name.as_ref().unwrap_or(&a.logical_name);
+                        t.columns.insert(a.logical_name.clone(), d.clone());
+                    }
+                }
                 for l in &s.lookups {
                     t.lookup_targets
                         .entry(l.attribute.clone())
