@@ -40,6 +40,18 @@ pub enum MooringError {
     /// server's schema; or local writes before the first sync checked it.
     #[error("profile: {reason}")]
     Profile { reason: String },
+    /// A canvas app's source cannot be read or does not parse
+    /// (`profile_from_canvas_app`): `file` (relative to the app folder when
+    /// inside it), and the 1-based `line` and `column` when the culprit has
+    /// a place; `reason` is the whole message, place included
+    /// (`Src/App.fx.yaml:8:21: g.Items: expected a value, found ")"`).
+    #[error("canvas app: {reason}")]
+    CanvasApp {
+        file: Option<String>,
+        line: Option<u32>,
+        column: Option<u32>,
+        reason: String,
+    },
     /// No such row (or sync error).
     #[error("not found: {reason}")]
     NotFound { reason: String },

@@ -5,6 +5,7 @@
 //! listed in bindings/README.md.
 
 mod app;
+mod canvas;
 mod error;
 mod logging;
 mod query;
@@ -15,6 +16,10 @@ mod value;
 pub use app::{
     AppConfig, ChangeAction, MooringApp, RowsListener, StatusListener, SyncErrorInfo,
     SyncErrorKind, TaskHandle, TokenProvider,
+};
+pub use canvas::{
+    CanvasAppProfile, CanvasRows, CanvasTable, CanvasWarning, CanvasWarningKind,
+    profile_from_canvas_app,
 };
 pub use error::{MooringError, ResponseProblem, TokenError};
 pub use logging::init_logging;

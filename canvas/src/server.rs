@@ -24,6 +24,21 @@ pub async fn server_schema(remote: &Remote, logical_names: &[String]) -> Result<
     Ok(remote.schema_for(&sets).await?)
 }
 
+/// The server's display names (`DisplayName` labels) of table
+/// `logical`'s columns, into its attributes in `schema`.
+pub async fn add_display_names(remote: &Remote, schema: &mut Schema, logical: &str) -> Result<()> {
+    let Some(table) = schema.tables.iter_mut().find(|t| t.logical_name == logical) else {
+        return Ok(());
+    };
+    let labels = remote.display_names(logical).await?;
+    for a in &mut table.attributes {
+        if let Some(l) = labels.get(&a.logical_name) {
+            a.display_name = Some(l.clone());
+        }
+    }
+    Ok(())
+}
+
 /// [`crate::profile_from_app`] checked against the server: the profile's
 /// columns exist there (an unknown one is an error naming the formula),
 /// and core's validation accepts it.
@@ -37,7 +52,15 @@ pub async fn profile_from_app_checked(remote: &Remote, path: &Path) -> Result<Ge
             _ => None,
         })
         .collect();
-    let schema = server_schema(remote, &declared).await?;
+    let mut schema = server_schema(remote, &declared).await?;
+    // YAML v3 declares no display-name map: the server's labels are it.
+    for d in &app.data_sources {
+        if let source::DataSource::Dataverse(t) = d {
+            if t.columns.is_empty() {
+                add_display_names(remote, &mut schema, &t.logical_name).await?;
+            }
+        }
+    }
     let generated = analyze(format, &app, Some(&schema))?;
     generated.profile.resolve(&schema)?;
     Ok(generated)

@@ -109,6 +109,7 @@ fn attr(name: &str, ty: &str) -> Attribute {
         attribute_type: ty.into(),
         valid_for_create: true,
         valid_for_update: true,
+        display_name: None,
     }
 }
 

@@ -9,6 +9,11 @@
 //!   primary := "(" or ")" | func "(" prop "," literal ")" | operand op operand
 //!   func    := contains | startswith | endswith
 //!   op      := eq | ne | gt | ge | lt | le
+//!   query   := "Microsoft.Dynamics.CRM." qfunc "(" "PropertyName=" string
+//!              ["," "PropertyValue=" integer] ")"
+//!   qfunc   := Today | Yesterday | Tomorrow | LastXDays | NextXDays
+//!            | OlderThanXDays   (Dataverse's query functions, on dates;
+//!              days are UTC days in the emulator)
 
 use rusqlite::types::Value;
 use uuid::Uuid;
@@ -45,6 +50,20 @@ pub enum Func {
     EndsWith,
 }
 
+/// Dataverse query functions on a date column (`Microsoft.Dynamics.CRM.*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DateFunc {
+    Today,
+    Yesterday,
+    Tomorrow,
+    /// From the start of the day N days ago up to now (inclusive).
+    LastXDays(i64),
+    /// From now to the end of the day N days ahead.
+    NextXDays(i64),
+    /// Before the start of the day N days ago.
+    OlderThanXDays(i64),
+}
+
 #[derive(Debug, Clone)]
 pub enum Expr {
     And(Box<Expr>, Box<Expr>),
@@ -52,6 +71,28 @@ pub enum Expr {
     Not(Box<Expr>),
     Cmp(String, Op, Lit),
     Func(Func, String, String),
+    Date(DateFunc, String),
+}
+
+/// The half-open UTC range `[from, to)` a query function keeps, as the
+/// stored date text, at `now`.
+pub fn date_range(f: DateFunc, now: time::OffsetDateTime) -> (Option<String>, Option<String>) {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let day = |offset: i64| {
+        crate::store::format_datetime(
+            (now.date().midnight().assume_utc()) + time::Duration::days(offset),
+        )
+    };
+    // Stored dates have whole seconds: "up to now" keeps this second.
+    let now_text = crate::store::format_datetime(now + time::Duration::seconds(1));
+    match f {
+        DateFunc::Today => (Some(day(0)), Some(day(1))),
+        DateFunc::Yesterday => (Some(day(-1)), Some(day(0))),
+        DateFunc::Tomorrow => (Some(day(1)), Some(day(2))),
+        DateFunc::LastXDays(n) => (Some(day(-n)), Some(now_text)),
+        DateFunc::NextXDays(n) => (Some(now_text), Some(day(n + 1))),
+        DateFunc::OlderThanXDays(n) => (None, Some(day(-n))),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +280,12 @@ impl Parser<'_> {
             return Ok(e);
         }
         if let Some(w) = self.peek_word().map(str::to_string) {
+            if let Some(name) = w.strip_prefix("Microsoft.Dynamics.CRM.") {
+                if self.toks.get(self.pos + 1) == Some(&Tok::LParen) {
+                    self.pos += 2;
+                    return self.query_function(name);
+                }
+            }
             let func = match w.as_str() {
                 "contains" => Some(Func::Contains),
                 "startswith" => Some(Func::StartsWith),
@@ -302,6 +349,52 @@ impl Parser<'_> {
             }
         }
     }
+    /// After `Microsoft.Dynamics.CRM.<name>(`: `PropertyName='col'` and,
+    /// for the X-days functions, `,PropertyValue=N`, then `)`.
+    fn query_function(&mut self, name: &str) -> Result<Expr, ApiError> {
+        let unknown = || {
+            bad(format!(
+                "'Microsoft.Dynamics.CRM.{name}' is not a query function this emulator knows (Today, Yesterday, Tomorrow, LastXDays, NextXDays, OlderThanXDays)."
+            ))
+        };
+        let with_days = matches!(name, "LastXDays" | "NextXDays" | "OlderThanXDays");
+        if !with_days && !matches!(name, "Today" | "Yesterday" | "Tomorrow") {
+            return Err(unknown());
+        }
+        if self.peek_word() != Some("PropertyName=") {
+            return Err(self.err_here("PropertyName='<column>'"));
+        }
+        self.pos += 1;
+        let prop = match self.toks.get(self.pos) {
+            Some(Tok::Str(s)) => s.clone(),
+            _ => return Err(self.err_here("the column name as a string ('createdon')")),
+        };
+        self.pos += 1;
+        let f = if with_days {
+            self.expect(Tok::Comma, "','")?;
+            let n = self
+                .peek_word()
+                .and_then(|w| w.strip_prefix("PropertyValue="))
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| (0..=36_500).contains(n))
+                .ok_or_else(|| self.err_here("PropertyValue=<days>"))?;
+            self.pos += 1;
+            match name {
+                "LastXDays" => DateFunc::LastXDays(n),
+                "NextXDays" => DateFunc::NextXDays(n),
+                _ => DateFunc::OlderThanXDays(n),
+            }
+        } else {
+            match name {
+                "Today" => DateFunc::Today,
+                "Yesterday" => DateFunc::Yesterday,
+                _ => DateFunc::Tomorrow,
+            }
+        };
+        self.expect(Tok::RParen, "')'")?;
+        Ok(Expr::Date(f, prop))
+    }
+
     fn operand(&mut self) -> Result<Operand, ApiError> {
         let t = self.toks.get(self.pos).cloned();
         match t {
@@ -523,6 +616,27 @@ pub fn to_sql(t: &Table, e: &Expr, params: &mut Vec<Value>) -> Result<String, Ap
                 params.len()
             )
         }
+        Expr::Date(f, p) => {
+            let (prop, ty) = resolve_prop(t, p)?;
+            if ty != AttrType::DateTime {
+                return Err(bad(format!(
+                    "The query function is only valid on date columns; '{p}' is {}.",
+                    ty.edm()
+                )));
+            }
+            let col = prop_sql(t, prop);
+            let (from, to) = date_range(*f, time::OffsetDateTime::now_utc());
+            let mut parts = vec![format!("{col} IS NOT NULL")];
+            if let Some(from) = from {
+                params.push(Value::Text(from));
+                parts.push(format!("{col} >= ?{}", params.len()));
+            }
+            if let Some(to) = to {
+                params.push(Value::Text(to));
+                parts.push(format!("{col} < ?{}", params.len()));
+            }
+            format!("({})", parts.join(" AND "))
+        }
     })
 }
 
@@ -569,6 +683,16 @@ pub fn eval_json(
                     Func::EndsWith => v.ends_with(&s),
                 }
             }
+            _ => false,
+        },
+        Expr::Date(f, p) => match obj.get(p) {
+            Some(J::String(v)) => match parse_datetime(v) {
+                Some(v) => {
+                    let (from, to) = date_range(*f, time::OffsetDateTime::now_utc());
+                    from.is_none_or(|f| v >= f) && to.is_none_or(|t| v < t)
+                }
+                None => false,
+            },
             _ => false,
         },
     })

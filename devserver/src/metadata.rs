@@ -52,6 +52,10 @@ fn attribute(
         json!(!read_only && name != t.primary_id),
     );
     m.insert("MetadataId".into(), json!(meta_id(&t.logical_name, name)));
+    m.insert(
+        "DisplayName".into(),
+        display_name(col.and_then(|c| c.display.as_deref())),
+    );
     if let Some(c) = col {
         if let Some(ml) = c.max_length {
             m.insert("MaxLength".into(), json!(ml));
@@ -69,6 +73,26 @@ fn attribute(
         }
     }
     m
+}
+
+/// A `Label` as Dataverse writes it: every language's text in
+/// `LocalizedLabels`, the caller's language in `UserLocalizedLabel`; a
+/// column without a display name has no labels and a null user label.
+/// The emulator speaks English (1033) only.
+fn display_name(text: Option<&str>) -> J {
+    match text {
+        Some(text) => {
+            let label = json!({
+                "Label": text,
+                "LanguageCode": 1033,
+                "IsManaged": true,
+                "MetadataId": meta_id("label", text),
+                "HasChanged": null,
+            });
+            json!({"LocalizedLabels": [label.clone()], "UserLocalizedLabel": label})
+        }
+        None => json!({"LocalizedLabels": [], "UserLocalizedLabel": null}),
+    }
 }
 
 fn attributes(t: &Table) -> Vec<Map<String, J>> {

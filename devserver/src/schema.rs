@@ -140,6 +140,10 @@ pub struct Column {
     /// Set by the server only (createdon, modifiedon, versionnumber).
     #[serde(default)]
     pub read_only: bool,
+    /// The column's display name (`Account Name`), served as the
+    /// attribute's `DisplayName` label (language 1033); none: no label.
+    #[serde(default)]
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,9 +224,9 @@ impl Schema {
                     return Err(Error::Config(format!("invalid name {n:?} in schema")));
                 }
             }
-            for (col, ty) in [
-                ("createdon", AttrType::DateTime),
-                ("modifiedon", AttrType::DateTime),
+            for (col, ty, label) in [
+                ("createdon", AttrType::DateTime, "Created On"),
+                ("modifiedon", AttrType::DateTime, "Modified On"),
             ] {
                 if t.column(col).is_none() {
                     t.columns.push(Column {
@@ -231,6 +235,7 @@ impl Schema {
                         max_length: None,
                         targets: vec![],
                         read_only: true,
+                        display: Some(label.into()),
                     });
                 }
             }
@@ -241,6 +246,7 @@ impl Schema {
                     max_length: None,
                     targets: vec![],
                     read_only: true,
+                    display: Some("Version Number".into()),
                 });
             }
             for c in t.columns.iter_mut() {
@@ -316,25 +322,25 @@ pub const SAMPLE_SCHEMA: &str = r#"{
      ]},
     {"logical_name": "account", "entity_set": "accounts", "primary_id": "accountid", "primary_name": "name",
      "columns": [
-       {"name": "name", "type": "String", "max_length": 160},
-       {"name": "accountnumber", "type": "String", "max_length": 20},
-       {"name": "telephone1", "type": "String", "max_length": 50},
-       {"name": "address1_city", "type": "String", "max_length": 80},
-       {"name": "revenue", "type": "Money"},
-       {"name": "numberofemployees", "type": "Integer"},
-       {"name": "statecode", "type": "State"},
-       {"name": "ownerid", "type": "Owner", "targets": [
+       {"name": "name", "display": "Account Name", "type": "String", "max_length": 160},
+       {"name": "accountnumber", "display": "Account Number", "type": "String", "max_length": 20},
+       {"name": "telephone1", "display": "Main Phone", "type": "String", "max_length": 50},
+       {"name": "address1_city", "display": "Address 1: City", "type": "String", "max_length": 80},
+       {"name": "revenue", "display": "Annual Revenue", "type": "Money"},
+       {"name": "numberofemployees", "display": "Number of Employees", "type": "Integer"},
+       {"name": "statecode", "display": "Status", "type": "State"},
+       {"name": "ownerid", "display": "Owner", "type": "Owner", "targets": [
          {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_accounts"}]}
      ]},
     {"logical_name": "contact", "entity_set": "contacts", "primary_id": "contactid", "primary_name": "lastname",
      "columns": [
-       {"name": "firstname", "type": "String", "max_length": 50},
-       {"name": "lastname", "type": "String", "max_length": 50},
-       {"name": "emailaddress1", "type": "String", "max_length": 100},
-       {"name": "parentcustomerid", "type": "Customer", "targets": [
+       {"name": "firstname", "display": "First Name", "type": "String", "max_length": 50},
+       {"name": "lastname", "display": "Last Name", "type": "String", "max_length": 50},
+       {"name": "emailaddress1", "display": "Email", "type": "String", "max_length": 100},
+       {"name": "parentcustomerid", "display": "Company Name", "type": "Customer", "targets": [
          {"entity": "account", "navigation": "parentcustomerid_account", "relationship": "contact_customer_accounts"},
          {"entity": "contact", "navigation": "parentcustomerid_contact", "relationship": "contact_customer_contacts"}]},
-       {"name": "ownerid", "type": "Owner", "targets": [
+       {"name": "ownerid", "display": "Owner", "type": "Owner", "targets": [
          {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_contacts"}]}
      ]},
     {"logical_name": "opportunity", "entity_set": "opportunities", "primary_id": "opportunityid", "primary_name": "name",

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::Analyzer;
 use super::explain::WarningKind;
 use super::names::lookup_target;
 use super::rows::{Cond, odata_text};
+use super::{Analyzer, Global};
 use crate::fx::{BinOp, Expr, ExprKind, UnOp};
 use crate::source::DataSource;
 
@@ -194,7 +194,10 @@ impl Analyzer<'_> {
     }
 
     fn table_named(&self, name: &str) -> Option<usize> {
-        self.tables.iter().position(|t| t.ds.name == name)
+        match self.globals_index.get(name) {
+            Some(Global::Table(i)) => Some(*i),
+            _ => None,
+        }
     }
 
     fn column_by_string(&mut self, t: usize, col: &str, at: &Expr) {
@@ -289,36 +292,25 @@ impl Analyzer<'_> {
             "Self" | "Parent" => return Val::Runtime(format!("{n} (a control)")),
             _ => {}
         }
-        if let Some(t) = self.table_named(n) {
-            self.note_rows(
-                t,
-                e,
-                Cond::All(format!("the formula reads the whole table {n}")),
-            );
-            return Val::Rows(t);
-        }
-        // A collection Studio declared is not returned here: its value is
-        // what the app put in (the variables below).
-        if let Some(DataSource::Connector { name, .. }) =
-            self.app.data_sources.iter().find(|d| d.name() == n)
-        {
-            let name = name.clone();
-            self.connector(&name, e);
-            return Val::Connector(name);
-        }
-        if let Some(i) = self
-            .app
-            .option_sets
-            .iter()
-            .position(|o| o.display_name == n)
-        {
-            return Val::Choices(i);
-        }
-        if let Some(i) = self.app.views.iter().position(|o| o.display_name == n) {
-            return Val::Views(i);
-        }
-        if let Some(i) = self.app.controls.iter().position(|c| c.name == n) {
-            return Val::Control(i);
+        // A collection Studio declared is not among the globals: its value
+        // is what the app put in (the variables below).
+        match self.globals_index.get(n).copied() {
+            Some(Global::Table(t)) => {
+                if self.recording {
+                    let why = Cond::All(format!("the formula reads the whole table {n}"));
+                    self.note_rows(t, e, why);
+                }
+                return Val::Rows(t);
+            }
+            Some(Global::Connector(i)) => {
+                let name = self.app.data_sources[i].name().to_string();
+                self.connector(&name, e);
+                return Val::Connector(name);
+            }
+            Some(Global::Choices(i)) => return Val::Choices(i),
+            Some(Global::Views(i)) => return Val::Views(i),
+            Some(Global::Control(i)) => return Val::Control(i),
+            None => {}
         }
         if let Some(v) = self.globals.get(n) {
             return match v {

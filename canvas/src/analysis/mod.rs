@@ -17,7 +17,8 @@ pub mod explain;
 mod names;
 mod rows;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use mooring_core::profile::{Schema, TableProfile};
 use mooring_core::{Profile, Rows};
@@ -31,7 +32,9 @@ use explain::{
 pub use rows::Cond;
 
 /// Passes over the app before the recording one (values assigned in one
-/// formula reach formulas read earlier).
+/// formula reach formulas read earlier), at most: the walk stops warming
+/// as soon as a pass leaves the state (variables, controls' items, added
+/// columns) as it found it, since every later pass would too.
 const WARM_PASSES: usize = 3;
 
 /// Dataverse's documented limits for offline profiles.
@@ -42,6 +45,61 @@ const MAX_IMAGE_COLUMNS: usize = 14;
 #[derive(Clone, Debug)]
 pub struct Table {
     pub ds: DataverseTable,
+    /// Display name → logical name (the first logical name in order when
+    /// two share a display name): formulas name columns by display name
+    /// at every turn, so this is a map, not a scan.
+    by_display: HashMap<String, String>,
+}
+
+impl Table {
+    pub fn new(ds: DataverseTable) -> Self {
+        let mut by_display = HashMap::with_capacity(ds.columns.len());
+        for (logical, display) in &ds.columns {
+            by_display
+                .entry(display.clone())
+                .or_insert_with(|| logical.clone());
+        }
+        Table { ds, by_display }
+    }
+}
+
+/// What a bare name in a formula is, looked up once per name instead of
+/// scanning the app's lists: the first match in the order the walk
+/// checks them (tables, connectors, choices, views, controls).
+#[derive(Clone, Copy, Debug)]
+enum Global {
+    Table(usize),
+    /// Index into `App::data_sources`.
+    Connector(usize),
+    Choices(usize),
+    Views(usize),
+    Control(usize),
+}
+
+fn global_names(app: &App, tables: &[Table]) -> HashMap<String, Global> {
+    let mut m = HashMap::new();
+    for (i, t) in tables.iter().enumerate() {
+        m.entry(t.ds.name.clone()).or_insert(Global::Table(i));
+    }
+    for (i, d) in app.data_sources.iter().enumerate() {
+        // Only the first data source of a name counts (as the scan did).
+        if let DataSource::Connector { name, .. } = d {
+            if app.data_sources.iter().position(|x| x.name() == name) == Some(i) {
+                m.entry(name.clone()).or_insert(Global::Connector(i));
+            }
+        }
+    }
+    for (i, o) in app.option_sets.iter().enumerate() {
+        m.entry(o.display_name.clone())
+            .or_insert(Global::Choices(i));
+    }
+    for (i, v) in app.views.iter().enumerate() {
+        m.entry(v.display_name.clone()).or_insert(Global::Views(i));
+    }
+    for (i, c) in app.controls.iter().enumerate() {
+        m.entry(c.name.clone()).or_insert(Global::Control(i));
+    }
+    m
 }
 
 /// The analysis result: the profile and why.
@@ -73,7 +131,9 @@ pub(crate) struct Analyzer<'a> {
     tables: Vec<Table>,
     formulas: Vec<Formula>,
     /// Named formulas (`App.Formulas`) and where they are written.
-    named: BTreeMap<String, (Expr, (usize, usize))>,
+    named: HashMap<String, (Rc<Expr>, (usize, usize))>,
+    /// Bare names of the app (tables, connectors, choices, views, controls).
+    globals_index: HashMap<String, Global>,
     /// Set/Collect/UpdateContext targets → value.
     globals: BTreeMap<String, eval::Val>,
     /// Each control's `Items`/`DataSource` value.
@@ -97,21 +157,30 @@ pub(crate) struct Analyzer<'a> {
 /// app's tables) entity sets and lookups come from it and every column is
 /// checked against it; an unknown column is an error naming the formula.
 pub fn analyze(format: Format, app: &App, schema: Option<&Schema>) -> Result<Generated> {
-    let mut tables: Vec<Table> = app
+    let mut tables: Vec<DataverseTable> = app
         .data_sources
         .iter()
         .filter_map(|d| match d {
-            DataSource::Dataverse(t) => Some(Table { ds: t.clone() }),
+            DataSource::Dataverse(t) => Some(t.clone()),
             _ => None,
         })
         .collect();
     if let Some(schema) = schema {
         for t in &mut tables {
-            if let Some(s) = schema.by_logical_name(&t.ds.logical_name) {
-                t.ds.entity_set = Some(s.entity_set.clone());
-                t.ds.primary_id = Some(s.primary_id.clone());
+            if let Some(s) = schema.by_logical_name(&t.logical_name) {
+                t.entity_set = Some(s.entity_set.clone());
+                t.primary_id = Some(s.primary_id.clone());
+                // No name map in the source (YAML v3): the server's
+                // display names are the map formulas are written against.
+                // A column without a label is named by its logical name.
+                if t.columns.is_empty() && s.attributes.iter().any(|a| a.display_name.is_some()) {
+                    for a in &s.attributes {
+                        let d = a.display_name.as_ref().unwrap_or(&a.logical_name);
+                        t.columns.insert(a.logical_name.clone(), d.clone());
+                    }
+                }
                 for l in &s.lookups {
-                    t.ds.lookup_targets
+                    t.lookup_targets
                         .entry(l.attribute.clone())
                         .or_default()
                         .push(l.target.clone());
@@ -119,12 +188,14 @@ pub fn analyze(format: Format, app: &App, schema: Option<&Schema>) -> Result<Gen
             }
         }
     }
+    let tables: Vec<Table> = tables.into_iter().map(Table::new).collect();
     let mut a = Analyzer {
         app,
         usage: tables.iter().map(|_| Usage::default()).collect(),
+        globals_index: global_names(app, &tables),
         tables,
         formulas: Vec::new(),
-        named: BTreeMap::new(),
+        named: HashMap::new(),
         globals: BTreeMap::new(),
         items: vec![eval::Val::Unknown; app.controls.len()],
         recording: false,
@@ -136,11 +207,22 @@ pub fn analyze(format: Format, app: &App, schema: Option<&Schema>) -> Result<Gen
         added: BTreeSet::new(),
     };
     a.parse_all()?;
-    for _ in 0..WARM_PASSES {
-        a.pass();
-    }
-    a.recording = true;
+    // One warm pass, then recording passes: a recording pass that leaves
+    // the state unchanged saw the settled state (the one WARM_PASSES warm
+    // passes reach), so it is the record; otherwise it is dropped and the
+    // walk goes on, the last one recorded whatever the state.
     a.pass();
+    a.recording = true;
+    for attempt in 1..=WARM_PASSES {
+        let before = (a.globals.clone(), a.items.clone(), a.added.clone());
+        a.pass();
+        let settled = a.globals == before.0 && a.items == before.1 && a.added == before.2;
+        if settled || attempt == WARM_PASSES {
+            break;
+        }
+        a.usage = a.tables.iter().map(|_| Usage::default()).collect();
+        a.warnings.clear();
+    }
     a.finish(format, schema)
 }
 
@@ -165,7 +247,7 @@ impl Analyzer<'_> {
                 };
                 if p.name == "Formulas" {
                     for (name, expr) in fx::parse_named_formulas(&p.formula).map_err(err)? {
-                        self.named.insert(name, (expr, (ci, pi)));
+                        self.named.insert(name, (Rc::new(expr), (ci, pi)));
                     }
                     continue;
                 }
@@ -177,6 +259,12 @@ impl Analyzer<'_> {
                 });
             }
         }
+        // `Items`/`DataSource` first (stable: file order otherwise).
+        let app = self.app;
+        self.formulas.sort_by_key(|f| {
+            let n = app.controls[f.control].properties[f.prop].name.as_str();
+            !(n == "Items" || n == "DataSource")
+        });
         Ok(())
     }
 
@@ -184,12 +272,7 @@ impl Analyzer<'_> {
     /// controls' rows are known to the rest.
     fn pass(&mut self) {
         let formulas = std::mem::take(&mut self.formulas);
-        let mut order: Vec<&Formula> = formulas.iter().collect();
-        order.sort_by_key(|f| {
-            let n = self.prop(f.control, f.prop).name.as_str();
-            !(n == "Items" || n == "DataSource")
-        });
-        for f in order {
+        for f in &formulas {
             self.here = Some((f.control, f.prop));
             let v = self.eval_property(f.control, f.prop, &f.expr);
             let name = self.prop(f.control, f.prop).name.as_str();

@@ -22,7 +22,7 @@ impl Table {
     /// logical). Without a name map (YAML v3 with no server metadata) a
     /// name written like a logical name is taken as one.
     pub fn column(&self, name: &str) -> Option<String> {
-        if let Some((l, _)) = self.ds.columns.iter().find(|(_, d)| d.as_str() == name) {
+        if let Some(l) = self.by_display.get(name) {
             return Some(l.clone());
         }
         let lower = name.to_ascii_lowercase();

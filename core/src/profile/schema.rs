@@ -30,6 +30,10 @@ pub struct Attribute {
     /// not say): local writes to other columns are refused up front.
     pub valid_for_create: bool,
     pub valid_for_update: bool,
+    /// The column's display name in the user's language (`Account Name`),
+    /// when read: only [`crate::Remote::display_names`] asks for labels
+    /// (sync does not need them).
+    pub display_name: Option<String>,
 }
 
 /// One many-to-one relationship: `attribute` of this table points at a row

@@ -206,6 +206,7 @@ pub(crate) mod tests {
             attribute_type: t.into(),
             valid_for_create: true,
             valid_for_update: true,
+            display_name: None,
         }
     }
 

@@ -48,6 +48,37 @@ struct AttributeDef {
     is_valid_for_create: Option<bool>,
     #[serde(default)]
     is_valid_for_update: Option<bool>,
+    #[serde(default)]
+    display_name: Option<Label>,
+}
+
+/// A metadata `Label`: `{"LocalizedLabels":[{"Label":"Account Name",
+/// "LanguageCode":1033}],"UserLocalizedLabel":{…}}`. The user's language
+/// first, else the first localized label; an empty text is no label.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Label {
+    #[serde(default)]
+    localized_labels: Vec<LocalizedLabel>,
+    #[serde(default)]
+    user_localized_label: Option<LocalizedLabel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct LocalizedLabel {
+    #[serde(default)]
+    label: Option<String>,
+}
+
+impl Label {
+    fn text(self) -> Option<String> {
+        self.user_localized_label
+            .into_iter()
+            .chain(self.localized_labels)
+            .filter_map(|l| l.label)
+            .find(|l| !l.is_empty())
+    }
 }
 
 #[derive(Deserialize)]
@@ -146,6 +177,27 @@ impl Remote {
         Ok((schema, counts))
     }
 
+    /// The display name of each column of table `logical` (attribute
+    /// logical name → label in the user's language), from its
+    /// `EntityDefinitions` read with the attributes' `DisplayName`. Columns
+    /// without a label are absent. One round trip; sync never calls it
+    /// (labels in every language make metadata answers large).
+    pub async fn display_names(&self, logical: &str) -> Result<HashMap<String, String>> {
+        let what = format!("GET EntityDefinitions(LogicalName='{logical}') display names");
+        let url = self.url(&format!(
+            "EntityDefinitions(LogicalName='{logical}')?$select=LogicalName&$expand=Attributes($select=LogicalName,DisplayName)"
+        ));
+        let resp = self.get(&url, None, &what).await?;
+        let def: EntityDef = serde_json::from_slice(&resp.body)
+            .map_err(|e| Error::protocol(&what, e.to_string()))?;
+        Ok(def
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| Some((a.logical_name, a.display_name?.text()?)))
+            .collect())
+    }
+
     /// Row totals by logical name. A server that cannot answer gives an
     /// empty map: progress then has no denominator rather than a wrong one.
     pub async fn total_counts(&self, logical_names: &[String]) -> Result<HashMap<String, u64>> {
@@ -208,6 +260,7 @@ fn to_table(def: EntityDef) -> TableSchema {
                 attribute_type: a.attribute_type.unwrap_or_default(),
                 valid_for_create: a.is_valid_for_create.unwrap_or(true),
                 valid_for_update: a.is_valid_for_update.unwrap_or(true),
+                display_name: a.display_name.and_then(Label::text),
             })
             .collect(),
         lookups: def

@@ -733,3 +733,91 @@ async fn retrieve_total_record_count_takes_logical_names() {
         .await;
     assert_eq!(r.status, 400, "entity set names are not logical names");
 }
+
+/// Dataverse's query functions on dates, as the offline profile generated
+/// from a canvas app writes them (`Today()` → `Today`, `>= Today() - N` →
+/// `not OlderThanXDays`): each keeps exactly the rows its UTC day window
+/// holds, and a non-date column or an unknown function is a 400.
+#[tokio::test]
+async fn date_query_functions_keep_the_rows_of_their_window() {
+    use reqwest::Method;
+    use serde_json::json;
+
+    let e = seeded(60).await;
+    // A row created now: today, within the last days, not older.
+    let r = e
+        .req(
+            Method::POST,
+            "accounts",
+            &[],
+            Some(json!({"name": "Made today"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (all, _, _) = e
+        .read_all("accounts?$select=name,createdon", "odata.maxpagesize=500")
+        .await;
+    let now = time::OffsetDateTime::now_utc();
+    let midnight = now.date().midnight().assume_utc();
+    let created = |r: &Value| {
+        time::OffsetDateTime::parse(
+            r["createdon"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let names = |rows: &[Value]| {
+        let mut v: Vec<String> = rows
+            .iter()
+            .map(|r| r["accountid"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let expect = |keep: &dyn Fn(time::OffsetDateTime) -> bool| {
+        let rows: Vec<Value> = all.iter().filter(|r| keep(created(r))).cloned().collect();
+        names(&rows)
+    };
+    let days = time::Duration::days;
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "Microsoft.Dynamics.CRM.Today(PropertyName='createdon')",
+            expect(&|c| c >= midnight && c < midnight + days(1)),
+        ),
+        (
+            "not Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='createdon',PropertyValue=400)",
+            expect(&|c| c >= midnight - days(400)),
+        ),
+        (
+            "Microsoft.Dynamics.CRM.OlderThanXDays(PropertyName='createdon',PropertyValue=400)",
+            expect(&|c| c < midnight - days(400)),
+        ),
+        (
+            "Microsoft.Dynamics.CRM.LastXDays(PropertyName='createdon',PropertyValue=7)",
+            expect(&|c| c >= midnight - days(7) && c <= now),
+        ),
+    ];
+    for (filter, expected) in cases {
+        let (rows, _, _) = e
+            .read_all(
+                &format!("accounts?$select=name,createdon&$filter={filter}"),
+                "odata.maxpagesize=500",
+            )
+            .await;
+        assert_eq!(names(&rows), expected, "{filter}");
+    }
+    let today = e
+        .get("accounts?$select=name&$filter=Microsoft.Dynamics.CRM.Today(PropertyName='createdon')")
+        .await
+        .json();
+    assert_eq!(today["value"][0]["name"], "Made today", "{today}");
+
+    for bad in [
+        "Microsoft.Dynamics.CRM.Today(PropertyName='name')",
+        "Microsoft.Dynamics.CRM.NextMonthOrSo(PropertyName='createdon')",
+        "Microsoft.Dynamics.CRM.LastXDays(PropertyName='createdon')",
+    ] {
+        let r = e.get(&format!("accounts?$filter={bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+    }
+}

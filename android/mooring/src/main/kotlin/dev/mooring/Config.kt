@@ -3,13 +3,40 @@
 // Pure Kotlin (no android.*): compiled and tested on the JVM by scripts/test-kotlin.
 package dev.mooring
 
+import dev.mooring.ffi.CanvasAppProfile
+import dev.mooring.ffi.profileFromCanvasApp
+import java.io.File
 import kotlin.time.Duration
 
-/** Which tables, columns and rows the phone keeps (docs/profile.md): a profile, or an app manifest to generate it from. */
-class OfflineProfile private constructor(internal val profileJson: String?, internal val manifestJson: String?) {
+/**
+ * Which tables, columns and rows the phone keeps (docs/profile.md): a profile,
+ * an app manifest to generate it from, or a canvas app whose formulas say.
+ */
+class OfflineProfile private constructor(
+    internal val profileJson: String?,
+    internal val manifestJson: String?,
+    /** For [fromCanvasApp]: what the app's formulas need and why (tables, warnings, the explanation text); else null. */
+    val canvasApp: CanvasAppProfile? = null,
+) {
     companion object {
         fun profile(json: String) = OfflineProfile(json, null)
         fun manifest(json: String) = OfflineProfile(null, json)
+
+        /**
+         * The profile generated from a canvas app's own source at [path]: a
+         * `pac canvas unpack` folder, a `.msapp` file or a Power Apps YAML v3
+         * folder (docs/profile.md, "From a canvas app's own source"). Reads
+         * files only, in well under a second: call it off the main thread.
+         * A source that cannot be read or does not parse throws
+         * `MooringException.CanvasApp` with its `file`, `line` and `column`.
+         */
+        fun fromCanvasApp(path: String): OfflineProfile {
+            val generated = profileFromCanvasApp(path)
+            return OfflineProfile(generated.profileJson, null, generated)
+        }
+
+        /** [fromCanvasApp] of a [File]. */
+        fun fromCanvasApp(path: File): OfflineProfile = fromCanvasApp(path.path)
     }
 }
 
