@@ -821,3 +821,44 @@ async fn date_query_functions_keep_the_rows_of_their_window() {
         assert_eq!(r.status, 400, "{bad}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn seed_tables_seeds_only_those_and_rows_served_are_counted_per_table() {
+    let e = env(Config {
+        seed_rows: 7,
+        seed_tables: vec!["accounts".into(), "leads".into()],
+        ..Default::default()
+    })
+    .await;
+    for (set, n) in [
+        ("accounts", 7),
+        ("leads", 7),
+        ("contacts", 0),
+        ("competitors", 0),
+    ] {
+        assert_eq!(e.admin.rows(set).unwrap().len(), n, "{set}");
+    }
+    e.admin.reset_stats();
+    let (rows, _, _) = e.read_all("accounts?$select=name", "").await;
+    assert_eq!(rows.len(), 7);
+    let (rows, _, _) = e.read_all("leads?$select=subject&$top=3", "").await;
+    assert_eq!(rows.len(), 3);
+    let stats = e.admin.stats();
+    assert_eq!(stats.rows_served, 10);
+    assert_eq!(
+        stats.rows_served_by_table.into_iter().collect::<Vec<_>>(),
+        [("accounts".to_string(), 7), ("leads".to_string(), 3)]
+    );
+
+    let err = match mooring_devserver::start(Config {
+        seed_rows: 1,
+        seed_tables: vec!["acounts".into()],
+        ..Default::default()
+    })
+    .await
+    {
+        Err(err) => err,
+        Ok(_) => panic!("an unknown entity set to seed was accepted"),
+    };
+    assert!(err.to_string().contains("acounts"), "{err}");
+}
