@@ -19,7 +19,7 @@ use crate::error::{MooringError, TokenError};
 use crate::query::Query;
 use crate::runtime::{run, runtime};
 use crate::status::SyncStatus;
-use crate::value::{Row, Value, row_from_core, values_to_json};
+use crate::value::{Row, SqlRows, Value, params_to_core, row_from_core, values_to_json};
 
 /// Implemented by the host (MSAL). Called from a Mooring thread, never the
 /// main thread; it may block while it refreshes. `force_refresh`: the last
@@ -40,6 +40,12 @@ pub trait StatusListener: Send + Sync {
 #[uniffi::export(foreign)]
 pub trait RowsListener: Send + Sync {
     fn on_rows(&self, rows: Vec<Row>);
+}
+
+/// Gets a SQL read's result at once, then whenever it changes.
+#[uniffi::export(foreign)]
+pub trait SqlListener: Send + Sync {
+    fn on_rows(&self, rows: SqlRows);
 }
 
 /// How to open Mooring. Only the first three fields and one of
@@ -347,6 +353,42 @@ impl MooringApp {
                 app.watch(query, move |rows| {
                     let rows = rows.iter().cloned().map(row_from_core).collect();
                     guarded("rows listener", || listener.on_rows(rows));
+                })
+            })
+            .await
+            .map_err(mooring_core::Error::from)??;
+            Ok(TaskHandle::new(Handle::Watch(handle)))
+        })
+        .await
+    }
+
+    /// One read-only SQL statement over the mirror's tables (joins,
+    /// aggregates, CTEs), local changes included, with `?`/`?N` parameters
+    /// bound from `params`. Tables and columns are the profile's logical
+    /// names (docs/profile.md). A write, a PRAGMA, one of Mooring's own
+    /// tables or bad SQL throws `SqlRefused`.
+    pub async fn sql(&self, sql: String, params: Vec<Value>) -> Result<SqlRows, MooringError> {
+        let app = self.app();
+        let params = params_to_core(params)?;
+        run(async move { Ok(SqlRows::from(&app.sql(&sql, params).await?)) }).await
+    }
+
+    /// Calls `listener` with the SQL read's result now, then each time a
+    /// write to a table it reads changes the result (at most every 50 ms),
+    /// until the handle is cancelled or dropped. Bad SQL throws here.
+    pub async fn watch_sql(
+        &self,
+        sql: String,
+        params: Vec<Value>,
+        listener: Arc<dyn SqlListener>,
+    ) -> Result<Arc<TaskHandle>, MooringError> {
+        let app = self.app();
+        let params = params_to_core(params)?;
+        run(async move {
+            let handle = tokio::task::spawn_blocking(move || {
+                app.watch_sql(&sql, params, move |rows| {
+                    let rows = SqlRows::from(rows);
+                    guarded("SQL listener", || listener.on_rows(rows));
                 })
             })
             .await

@@ -52,6 +52,12 @@ pub enum MooringError {
         column: Option<u32>,
         reason: String,
     },
+    /// A SQL read (`sql`, `watch_sql`) that is not one read-only statement
+    /// over the mirror's tables: a write, a PRAGMA/ATTACH, one of Mooring's
+    /// own tables, a syntax error or the wrong number of parameters.
+    /// Nothing was read or written.
+    #[error("SQL refused: {reason}")]
+    SqlRefused { refusal: SqlRefusal, reason: String },
     /// No such row (or sync error).
     #[error("not found: {reason}")]
     NotFound { reason: String },
@@ -92,6 +98,32 @@ pub enum MooringError {
     /// A bug or a task that died; report it.
     #[error("internal: {reason}")]
     Internal { reason: String },
+}
+
+/// Why a SQL read was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SqlRefusal {
+    /// It writes: write with create/update/delete (they queue the upload).
+    Write,
+    /// A PRAGMA, ATTACH or DETACH.
+    NotAllowed,
+    /// A table that is not the mirror's (Mooring's bookkeeping, sqlite_schema).
+    HiddenTable,
+    /// Not one statement, a syntax error, an unknown table or column, or
+    /// the wrong number of parameters.
+    Invalid,
+}
+
+impl From<mooring_core::SqlRefusal> for SqlRefusal {
+    fn from(r: mooring_core::SqlRefusal) -> Self {
+        use mooring_core::SqlRefusal as R;
+        match r {
+            R::Write => SqlRefusal::Write,
+            R::NotAllowed => SqlRefusal::NotAllowed,
+            R::HiddenTable => SqlRefusal::HiddenTable,
+            R::Invalid => SqlRefusal::Invalid,
+        }
+    }
 }
 
 /// What was wrong with a response outside the protocol.
@@ -200,6 +232,12 @@ impl From<E> for MooringError {
                 reason: e.to_string(),
             },
             E::Query(m) => validation(None, m),
+            // The reason names tables and SQLite's parse errors, never a
+            // bound value.
+            E::SqlRefused { refusal, reason } => MooringError::SqlRefused {
+                refusal: refusal.into(),
+                reason,
+            },
             E::Write(w) => write_error(w),
             E::Io(e) => MooringError::Storage {
                 reason: e.to_string(),

@@ -14,20 +14,20 @@ mod status;
 mod value;
 
 pub use app::{
-    AppConfig, ChangeAction, MooringApp, RowsListener, StatusListener, SyncErrorInfo,
+    AppConfig, ChangeAction, MooringApp, RowsListener, SqlListener, StatusListener, SyncErrorInfo,
     SyncErrorKind, TaskHandle, TokenProvider,
 };
 pub use canvas::{
     CanvasAppProfile, CanvasRows, CanvasTable, CanvasWarning, CanvasWarningKind,
     profile_from_canvas_app,
 };
-pub use error::{MooringError, ResponseProblem, TokenError};
+pub use error::{MooringError, ResponseProblem, SqlRefusal, TokenError};
 pub use logging::init_logging;
 pub use query::{Filter, Query, SortKey};
 pub use status::{
     CanvasSync, Connectivity, InitialSyncProgress, StatusWarning, SyncFailure, SyncIcon, SyncPhase,
     SyncStatus, UnreachableReason,
 };
-pub use value::{Row, Value};
+pub use value::{Row, SqlRows, Value};
 
 uniffi::setup_scaffolding!("mooring");

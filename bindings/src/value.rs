@@ -53,6 +53,48 @@ impl From<J> for Value {
     }
 }
 
+impl From<mooring_core::Value> for Value {
+    fn from(v: mooring_core::Value) -> Self {
+        use mooring_core::Value as C;
+        match v {
+            C::Null => Value::Null,
+            C::Integer(value) => Value::Integer { value },
+            C::Real(value) => Value::Real { value },
+            C::Text(value) => Value::Text { value },
+        }
+    }
+}
+
+/// The answer of a SQL read: column names in the statement's order, and
+/// each row's values in that order.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct SqlRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl From<&mooring_core::SqlRows> for SqlRows {
+    fn from(r: &mooring_core::SqlRows) -> Self {
+        SqlRows {
+            columns: r.columns.clone(),
+            rows: r
+                .rows
+                .iter()
+                .map(|row| row.iter().cloned().map(Value::from).collect())
+                .collect(),
+        }
+    }
+}
+
+/// SQL parameters: what the mirror compares against (booleans 0/1).
+pub(crate) fn params_to_core(params: Vec<Value>) -> Result<Vec<mooring_core::Value>, MooringError> {
+    params
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| to_core(&format!("parameter {}", i + 1), v))
+        .collect()
+}
+
 pub(crate) fn row_from_core(row: mooring_core::Row) -> Row {
     row.into_iter().map(|(k, v)| (k, Value::from(v))).collect()
 }

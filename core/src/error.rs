@@ -94,6 +94,14 @@ pub enum Error {
     #[error("query: {0}")]
     Query(String),
 
+    /// A SQL read (`Store::sql`, `Mooring::sql`) that is not one read-only
+    /// statement over the mirror's tables; nothing was read or written.
+    #[error("SQL refused: {reason}")]
+    SqlRefused {
+        refusal: crate::store::SqlRefusal,
+        reason: String,
+    },
+
     /// A local write (create/update/delete) the profile does not allow;
     /// nothing was written.
     #[error("write refused: {0}")]
@@ -254,6 +262,7 @@ impl Error {
                 None => "storage".into(),
             },
             Error::Query(_) => "query".into(),
+            Error::SqlRefused { refusal, .. } => format!("sql_{}", refusal.as_str()),
             Error::Write(_) => "write".into(),
             Error::Io(e) => format!("io_{:?}", e.kind()).to_lowercase(),
             Error::WrongKey(_) => "wrong_key".into(),
@@ -289,6 +298,7 @@ impl Error {
             }
             Error::Write(_) => "write refused".into(),
             Error::Query(_) => "query refused".into(),
+            Error::SqlRefused { refusal, .. } => format!("SQL refused ({})", refusal.as_str()),
             other => other.to_string(),
         }
     }

@@ -26,7 +26,7 @@ pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
 pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
 pub use secret::Secret;
 pub use status::{Icon, SyncStatus};
-pub use store::{Filter, Query, Row, Sort, Store};
+pub use store::{Filter, Query, Row, Sort, SqlRefusal, SqlRows, Store};
 pub use sync::{Progress, ProgressFn, Summary, SyncEngine, SyncKind, profile_from_manifest};
 pub use value::Value;
 

@@ -23,7 +23,8 @@ use crate::scheduler::{
 use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
 use crate::store::TablePhase;
-use crate::store::{Query, Row, Store, WatchHandle};
+use crate::store::{Query, Row, SqlRows, Store, WatchHandle};
+use crate::value::Value;
 
 /// How to open Mooring.
 #[derive(Clone)]
@@ -235,6 +236,25 @@ impl Mooring {
         callback: impl Fn(&[Row]) + Send + Sync + 'static,
     ) -> Result<WatchHandle> {
         self.store.watch(query, callback)
+    }
+
+    /// One read-only SQL statement over the mirror's tables (joins,
+    /// aggregates), parameters bound from `params`; local changes included.
+    /// Anything else is `Error::SqlRefused` (see `Store::sql`).
+    pub async fn sql(&self, sql: &str, params: Vec<Value>) -> Result<SqlRows> {
+        let (store, sql) = (self.store.clone(), sql.to_string());
+        tokio::task::spawn_blocking(move || store.sql(&sql, &params)).await?
+    }
+
+    /// The SQL read's result now, then whenever a write to a table it reads
+    /// changes it (throttled). Blocking for the first read.
+    pub fn watch_sql(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+        callback: impl Fn(&SqlRows) + Send + Sync + 'static,
+    ) -> Result<WatchHandle> {
+        self.store.watch_sql(sql, params, callback)
     }
 
     // Writes: applied to the mirror at once, queued, uploaded when

@@ -20,6 +20,7 @@ mod lock;
 mod migrate;
 mod query;
 mod queue;
+mod sql;
 mod state;
 mod sync_errors;
 mod upsert;
@@ -31,6 +32,7 @@ pub use migrate::Migration;
 pub use query::{Filter, Query, Row, Sort};
 pub use queue::Op;
 pub(crate) use queue::{Ack, Entry, LocalWrite};
+pub use sql::{SqlRefusal, SqlRows};
 pub use state::{TablePhase, TableState};
 pub(crate) use sync_errors::SyncErrorRecord;
 pub use version::CURRENT as SCHEMA_VERSION;
@@ -288,6 +290,15 @@ impl Store {
 
     /// Runs `f` on a `query_only` reader from the pool.
     pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_reader_mut(|c| f(c))
+    }
+
+    /// `with_reader` for what needs the connection itself (the SQL reads'
+    /// authorizer).
+    pub(crate) fn with_reader_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
         self.check_open()?;
         let conn = {
             let mut pool = self
@@ -297,7 +308,7 @@ impl Store {
                 .map_err(|_| Error::Internal("reader pool poisoned".into()))?;
             pool.pop()
         };
-        let conn = match conn {
+        let mut conn = match conn {
             Some(c) => c,
             None => {
                 let c = connect(
@@ -315,7 +326,7 @@ impl Store {
                 c
             }
         };
-        let out = f(&conn);
+        let out = f(&mut conn);
         if let Ok(mut pool) = self.inner.readers.lock() {
             if pool.len() < 4 && !self.inner.closed.load(Ordering::SeqCst) {
                 pool.push(conn);
