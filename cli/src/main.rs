@@ -4,9 +4,12 @@
 //! outbox's local changes (the kill test drives it). `demo`: the emulator,
 //! the app facade and an interactive shell (demo.rs). `status`: what a
 //! local mirror knows about its sync. `profile from-app`: the offline
-//! profile of a canvas app, from its formulas (mooring-canvas).
+//! profile of a canvas app, from its formulas (mooring-canvas). `query`,
+//! `create`, `update`, `delete`, `pending`: one-shot commands on a mirror
+//! with no network (offline.rs).
 
 mod demo;
+mod offline;
 mod progress;
 mod status_line;
 
@@ -44,6 +47,16 @@ enum Command {
     /// profile, per-table sync state, outbox, sync error codes, integrity,
     /// recent log records. No token, key or row value (no network used).
     Diagnostics(DiagnosticsArgs),
+    /// One read-only SQL statement over a mirror (no network used).
+    Query(offline::QueryArgs),
+    /// Creates a row in a mirror and queues its upload (no network used).
+    Create(offline::CreateArgs),
+    /// Changes columns of a row in a mirror and queues the upload.
+    Update(offline::UpdateArgs),
+    /// Deletes a row from a mirror and queues the upload.
+    Delete(offline::DeleteArgs),
+    /// The changes waiting for upload in a mirror, and why they wait.
+    Pending(offline::PendingArgs),
     /// Offline profiles: generate one from a canvas app's source.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -203,14 +216,19 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Sync(args) => runtime.block_on(sync(args)).map(|s| {
+        Command::Sync(args) => runtime.block_on(sync(args)).map(|(s, uploaded)| {
             format!(
-                "synced tables={} rows={} downloaded_rows={} deleted_rows={} json_bytes={} wire_bytes={} secs={:.1}",
+                "synced tables={} rows={} downloaded_rows={} deleted_rows={} json_bytes={} wire_bytes={} secs={:.1} uploaded={uploaded}",
                 s.tables, s.rows, s.downloaded_rows, s.deleted_rows, s.bytes, s.wire_bytes, s.secs
             )
         }),
         Command::Upload(args) => runtime.block_on(upload(args)),
         Command::Status(args) => status(&args),
+        Command::Query(args) => offline::query(&args),
+        Command::Create(args) => offline::create(&args),
+        Command::Update(args) => offline::update(&args),
+        Command::Delete(args) => offline::delete(&args),
+        Command::Pending(args) => offline::pending(&args),
         Command::Diagnostics(args) => diagnostics(&args),
         Command::Profile(ProfileCommand::FromApp(args)) => runtime.block_on(from_app(args)),
         Command::Demo(args) => {
@@ -253,7 +271,7 @@ fn key_from_env(var: Option<&str>) -> mooring_core::Result<Option<Secret>> {
     }
 }
 
-async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
+async fn sync(args: SyncArgs) -> mooring_core::Result<(Summary, u64)> {
     let started = std::time::Instant::now();
     let mut cfg = RemoteConfig::new(args.server.clone());
     cfg.page_size = args.page_size;
@@ -276,11 +294,21 @@ async fn sync(args: SyncArgs) -> mooring_core::Result<Summary> {
     };
     let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
+    // Offline writes (`mooring create` ...) check against this profile.
+    engine.remember_profile()?;
+    // Local changes go up first, as the app's scheduler does, so the
+    // download that follows brings back the server's view of them.
+    let outbox = engine.outbox(mooring_core::OutboxConfig::default());
+    let uploaded = if outbox.pending_count()? > 0 {
+        outbox.upload().await?.uploaded
+    } else {
+        0
+    };
     let view = progress::View::new(args.plain);
     let mut summary = engine.sync(view.callback()).await?;
     view.finish();
     summary.secs = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok((summary, uploaded))
 }
 
 /// The bytes of `--ca-cert`, empty without it.
@@ -357,6 +385,7 @@ async fn upload(args: UploadArgs) -> mooring_core::Result<String> {
     let remote = Remote::new(cfg, Arc::new(StaticToken(Secret::new(args.token))))?;
     let store = Store::open_with_key(&args.db, key_from_env(args.key_env.as_deref())?)?;
     let (engine, _migration) = SyncEngine::prepare(remote, store, &profile).await?;
+    engine.remember_profile()?;
     let outbox = engine.outbox(mooring_core::OutboxConfig {
         batch_size: args.batch_size as usize,
         ..Default::default()

@@ -38,12 +38,13 @@ fn sync_args<'a>(server: &'a str, profile: &'a Path, db: &'a Path) -> Vec<String
 }
 
 /// Parses `synced tables=.. rows=.. downloaded_rows=.. deleted_rows=..
-/// json_bytes=.. wire_bytes=.. secs=..`; checks that the pages came
+/// json_bytes=.. wire_bytes=.. secs=.. uploaded=..`; checks that the pages came
 /// compressed (fewer bytes on the wire than JSON).
 fn summary(stdout: &str) -> [u64; 4] {
     let line = stdout.lines().last().expect("a summary line");
     let parts: Vec<&str> = line.split(' ').collect();
-    assert_eq!(parts.len(), 8, "{line}");
+    assert_eq!(parts.len(), 9, "{line}");
+    assert_eq!(parts[8], "uploaded=0", "nothing was queued: {line}");
     assert_eq!(parts[0], "synced");
     let mut out = [0u64; 6];
     for (i, name) in [

@@ -23,7 +23,7 @@ use crate::scheduler::{
 use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
 use crate::store::TablePhase;
-use crate::store::{Query, Row, SqlRows, Store, WatchHandle};
+use crate::store::{PendingChange, Query, Row, SqlRows, Store, WatchHandle};
 use crate::value::Value;
 
 /// How to open Mooring.
@@ -276,6 +276,13 @@ impl Mooring {
     pub async fn delete(&self, table: &str, id: &str) -> Result<()> {
         let (table, id) = (table.to_string(), id.to_string());
         self.write(move |ob| ob.delete(&table, &id)).await
+    }
+
+    /// The changes waiting for upload, oldest first (at most `limit`):
+    /// table, row, kind, columns (no values), since when, in flight.
+    pub async fn pending_changes(&self, limit: usize) -> Result<Vec<PendingChange>> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.pending_changes(limit)).await?
     }
 
     /// Changes waiting for upload (changes, not rows, as Power Apps counts).

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as J};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profile::{ResolvedProfile, ResolvedTable};
 use crate::remote::Remote;
 use crate::store::{LocalWrite, Store, SyncErrorRecord};
@@ -120,8 +120,8 @@ struct Inner {
     profile: ResolvedProfile,
     config: OutboxConfig,
     /// The outbox's own client of the server: it uploads without waiting
-    /// for a sync engine.
-    remote: Remote,
+    /// for a sync engine. None for a local-only outbox (`Outbox::local`).
+    remote: Option<Remote>,
     /// One upload at a time (a second caller waits, then finds less to do).
     uploading: Arc<tokio::sync::Mutex<()>>,
 }
@@ -138,10 +138,33 @@ impl Outbox {
                 store,
                 profile,
                 config,
-                remote,
+                remote: Some(remote),
                 uploading: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
+    }
+
+    /// The write side of a mirror with no server at hand: changes are
+    /// checked against the profile the mirror remembers from its last
+    /// sync, applied and queued; uploading needs `with_remote`. What the
+    /// CLI's one-shot `create`/`update`/`delete` use. Blocking.
+    pub fn local(store: Store, config: OutboxConfig) -> Result<Outbox> {
+        let profile = store.resolved_profile()?.ok_or_else(|| {
+            Error::Profile(
+                "local writes need the offline profile checked against the server once: \
+                 this mirror has not been synced yet"
+                    .into(),
+            )
+        })?;
+        Ok(Outbox {
+            inner: Arc::new(Inner {
+                store,
+                profile,
+                config,
+                remote: None,
+                uploading: Arc::new(tokio::sync::Mutex::new(())),
+            }),
+        })
     }
 
     /// The same queue, uploaded through another client (another token or
@@ -152,7 +175,7 @@ impl Outbox {
                 store: self.inner.store.clone(),
                 profile: self.inner.profile.clone(),
                 config: self.inner.config.clone(),
-                remote,
+                remote: Some(remote),
                 uploading: self.inner.uploading.clone(),
             }),
         }
@@ -160,6 +183,11 @@ impl Outbox {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The profile local writes are checked against.
+    pub fn profile(&self) -> &ResolvedProfile {
+        &self.inner.profile
     }
 
     pub fn config(&self) -> &OutboxConfig {

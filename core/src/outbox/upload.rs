@@ -56,7 +56,11 @@ impl Outbox {
     /// the rest goes next time.
     pub async fn upload(&self) -> Result<UploadSummary> {
         let _one_at_a_time = self.inner.uploading.lock().await;
-        let remote = &self.inner.remote;
+        let remote = self.inner.remote.as_ref().ok_or_else(|| {
+            Error::Profile(
+                "this outbox was opened for local writes only: upload needs a server".into(),
+            )
+        })?;
         let started = Instant::now();
         let size = self.inner.config.batch_size.clamp(1, 1000);
         let mut sum = UploadSummary::default();

@@ -30,8 +30,8 @@ mod write;
 
 pub use migrate::Migration;
 pub use query::{Filter, Query, Row, Sort};
-pub use queue::Op;
 pub(crate) use queue::{Ack, Entry, LocalWrite};
+pub use queue::{Op, PendingChange};
 pub use sql::{SqlRefusal, SqlRows};
 pub use state::{TablePhase, TableState};
 pub(crate) use sync_errors::SyncErrorRecord;

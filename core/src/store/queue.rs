@@ -68,6 +68,24 @@ pub(crate) struct Entry {
     pub created_ms: i64,
 }
 
+/// One change waiting for upload, as the app lists it: which row, what
+/// kind of change, which columns (not their values), since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingChange {
+    /// Its place in the queue: lower goes first.
+    pub seq: i64,
+    pub table: String,
+    pub row_id: String,
+    pub op: Op,
+    /// The columns it sets (empty for a delete).
+    pub columns: Vec<String>,
+    /// When the first local change of it was made (Unix ms).
+    pub queued_at_ms: i64,
+    /// Sent in an upload the server has not answered (a cut or a kill
+    /// mid-upload); the next upload sends it again, idempotently.
+    pub in_flight: bool,
+}
+
 /// A local write, validated by `outbox/` against the profile.
 #[derive(Clone, Debug)]
 pub(crate) struct LocalWrite {
@@ -508,6 +526,24 @@ impl Store {
                 },
             )?)
         })
+    }
+
+    /// The changes waiting for upload, oldest first (at most `limit`):
+    /// what they are, never their values.
+    pub fn pending_changes(&self, limit: usize) -> Result<Vec<PendingChange>> {
+        Ok(self
+            .outbox_head(limit)?
+            .into_iter()
+            .map(|e| PendingChange {
+                seq: e.seq,
+                columns: e.data.keys().cloned().collect(),
+                table: e.table,
+                row_id: e.row_id,
+                op: e.op,
+                queued_at_ms: e.created_ms,
+                in_flight: e.sent,
+            })
+            .collect())
     }
 
     /// The queue, oldest first, at most `limit` entries.

@@ -39,7 +39,8 @@ impl Store {
         })
     }
 
-    pub(crate) fn sync_error_count(&self) -> Result<u64> {
+    /// Refused changes waiting in the sync errors list.
+    pub fn sync_error_count(&self) -> Result<u64> {
         self.with_reader(|c| {
             Ok(
                 c.query_row("SELECT count(*) FROM mooring_sync_errors", [], |r| {

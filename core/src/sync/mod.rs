@@ -142,6 +142,13 @@ impl SyncEngine {
         &self.store
     }
 
+    /// Remembers the resolved profile in the mirror, so local writes work
+    /// offline from the next open on (`Outbox::local`, `Mooring::open`).
+    /// Blocking (one small write).
+    pub fn remember_profile(&self) -> Result<()> {
+        self.store.set_resolved_profile(&self.profile)
+    }
+
     pub fn profile(&self) -> &ResolvedProfile {
         &self.profile
     }

@@ -27,6 +27,19 @@ final class RowsForwarder: RowsListener {
     }
 }
 
+final class SqlForwarder: SqlListener {
+    let continuation: AsyncThrowingStream<SqlRows, any Error>.Continuation
+    let handles = HandleSlot()
+
+    init(_ continuation: AsyncThrowingStream<SqlRows, any Error>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onRows(rows: SqlRows) {
+        continuation.yield(rows)
+    }
+}
+
 /// Holds a Rust `TaskHandle` that arrives asynchronously, and cancels it
 /// whichever comes last: the handle or the end of the stream.
 final class HandleSlot: @unchecked Sendable {

@@ -73,6 +73,36 @@ public final class MooringClient: Sendable {
         }
     }
 
+    /// One read-only SQL statement over the mirror's tables (joins,
+    /// aggregates), local changes included, with `?` parameters. Tables and
+    /// columns are the profile's logical names. A write, a PRAGMA, one of
+    /// Mooring's own tables or bad SQL throws `.SqlRefused`.
+    public func sql(_ sql: String, _ params: [Value] = []) async throws(MooringError) -> SqlRows {
+        try await mapErrors { try await app.sql(sql: sql, params: params) }
+    }
+
+    /// The SQL read's result now, then again each time a write to a table it
+    /// reads changes it (Rust re-runs it at most every 50 ms). Ending the
+    /// iteration (or cancelling its task) stops the Rust watch.
+    public func sqlRows(_ sql: String, _ params: [Value] = []) -> AsyncThrowingStream<SqlRows, any Error> {
+        AsyncThrowingStream { continuation in
+            let forwarder = SqlForwarder(continuation)
+            let app = self.app
+            let start = Task {
+                do {
+                    let handle = try await app.watchSql(sql: sql, params: params, listener: forwarder)
+                    forwarder.handles.set(handle)
+                } catch {
+                    continuation.finish(throwing: MooringError.from(error))
+                }
+            }
+            continuation.onTermination = { _ in
+                start.cancel()
+                forwarder.handles.end()
+            }
+        }
+    }
+
     // MARK: Writes (local at once, uploaded when reachable)
 
     /// Returns the new row's id (a GUID).

@@ -280,6 +280,50 @@ struct ClientTests {
         await client.shutdown()
     }
 
+    @Test func sqlJoinRefusalsAndAStreamOverTheJoin() async throws {
+        let emulator = try Emulator(seedRows: 3)
+        let client = try await open(emulator, dir: try temporaryDirectory())
+        try await waitForStatus(client, "connected") { $0.icon == .connected && $0.initialSyncComplete }
+        let account = try await client.create("accounts", values: ["name": text("Swift SQL Harbour")])
+        try await client.create(
+            "contacts", values: ["lastname": text("Swift Quayside"), "parentcustomerid": text(account)])
+        let join = "SELECT a.name AS account, c.lastname FROM accounts a "
+            + "JOIN contacts c ON c.parentcustomerid = a.accountid WHERE a.name = ? ORDER BY c.lastname"
+        let rows = try await client.sql(join, [text("Swift SQL Harbour")])
+        #expect(rows.columns == ["account", "lastname"])
+        #expect(rows.rows.count == 1)
+        if case .text(let last) = rows.rows.first?.last {
+            #expect(last == "Swift Quayside")
+        } else {
+            Issue.record("a text last name expected: \(rows.rows)")
+        }
+        do {
+            _ = try await client.sql("UPDATE accounts SET name = 'x'")
+            Issue.record("a write was not refused")
+        } catch {
+            guard case .SqlRefused(let refusal, _) = error else {
+                Issue.record("expected SqlRefused, got \(error)")
+                return
+            }
+            #expect(refusal == .write)
+        }
+        let counts = try await withTimeout(20) {
+            var counts: [Int] = []
+            for try await result in client.sqlRows(join, [text("Swift SQL Harbour")]) {
+                counts.append(result.rows.count)
+                if counts.count == 1 {
+                    try await client.create(
+                        "contacts", values: ["lastname": text("Swift Second"), "parentcustomerid": text(account)])
+                }
+                if result.rows.count == 2 { break }
+            }
+            return counts
+        }
+        #expect(counts.first == 1)
+        #expect(counts.last == 2)
+        await client.shutdown()
+    }
+
     @Test func signOutRefusesWithPendingChangesThenWipes() async throws {
         let emulator = try Emulator(seedRows: 2)
         let dir = try temporaryDirectory()

@@ -10,6 +10,7 @@ import dev.mooring.ffi.Filter
 import dev.mooring.ffi.MooringException
 import dev.mooring.ffi.Query
 import dev.mooring.ffi.SortKey
+import dev.mooring.ffi.SqlRefusal
 import dev.mooring.ffi.StatusWarning
 import dev.mooring.ffi.SyncErrorKind
 import dev.mooring.ffi.SyncIcon
@@ -101,6 +102,37 @@ class ApiTests {
                 cancelAndIgnoreRemainingEvents()
             }
             eventually("the watch listener released", state = { app.liveListeners }) { app.liveListeners == 0 }
+        }
+    }
+
+    @Test
+    fun `SQL - a join with parameters, a mapper, refusals, and a watch Flow over the join`() = runTest(timeout = 90.seconds) {
+        withSyncedApp(dir) { app, _ ->
+            val acc = app.create("accounts", mapOf("name" to "KT SQL Harbour"))
+            app.create("contacts", mapOf("lastname" to "KT Quayside", "parentcustomerid" to acc))
+            val join = "SELECT a.name AS account, c.lastname FROM accounts a " +
+                "JOIN contacts c ON c.parentcustomerid = a.accountid WHERE a.name = ? ORDER BY c.lastname"
+            val rows = app.sql(join, "KT SQL Harbour")
+            assertEquals(listOf("account", "lastname"), rows.columns, "columns in the statement's order")
+            assertEquals(listOf("KT Quayside"), app.sql(join, "KT SQL Harbour") { it.text("lastname") }, "mapped rows")
+            val counted = app.sql("SELECT count(*) AS n FROM accounts") { it.long("n") }.single()
+            assertEquals(app.query(accounts()).size.toLong(), counted, "an aggregate")
+
+            val write = assertFailsWith<MooringException.SqlRefused>("a write") { app.sql("DELETE FROM accounts") }
+            assertEquals(SqlRefusal.WRITE, write.refusal, write.reason)
+            val hidden = assertFailsWith<MooringException.SqlRefused>("Mooring's own table") { app.sql("SELECT * FROM mooring_outbox") }
+            assertEquals(SqlRefusal.HIDDEN_TABLE, hidden.refusal, hidden.reason)
+            assertEquals(counted, app.sql("SELECT count(*) AS n FROM accounts") { it.long("n") }.single(), "nothing deleted")
+
+            app.watchSql(join, "KT SQL Harbour").test {
+                assertEquals(1, awaitItem().rows.size, "the current result first")
+                app.create("contacts", mapOf("lastname" to "KT Second", "parentcustomerid" to acc))
+                var latest = awaitItem()
+                while (latest.rows.size < 2) latest = awaitItem()
+                assertEquals(listOf("KT Quayside", "KT Second"), latest.rowMaps().map { it.text("lastname") }, "the new contact")
+                cancelAndIgnoreRemainingEvents()
+            }
+            eventually("the SQL watch listener released", state = { app.liveListeners }) { app.liveListeners == 0 }
         }
     }
 

@@ -11,6 +11,8 @@ import dev.mooring.ffi.MooringApp
 import dev.mooring.ffi.MooringException
 import dev.mooring.ffi.Query
 import dev.mooring.ffi.RowsListener
+import dev.mooring.ffi.SqlListener
+import dev.mooring.ffi.SqlRows
 import dev.mooring.ffi.StatusListener
 import dev.mooring.ffi.SyncErrorInfo
 import dev.mooring.ffi.SyncStatus
@@ -142,6 +144,38 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
         register(handle, channel)
         awaitClose { release(handle) }
     }.buffer(Channel.CONFLATED)
+
+    /**
+     * One read-only SQL statement over the mirror's tables (joins, aggregates),
+     * local changes included; `?` parameters bound from Kotlin values ([valueOf]).
+     * Tables and columns are the profile's logical names. A write, a PRAGMA, one of
+     * Mooring's own tables or bad SQL throws [MooringException.SqlRefused].
+     */
+    suspend fun sql(sql: String, vararg params: Any?): SqlRows =
+        call { it.sql(sql, params.map(::valueOf)) }
+
+    /** [sql] with each row mapped: `app.sql("SELECT name FROM accounts") { it.text("name") }`. */
+    suspend fun <T> sql(sql: String, vararg params: Any?, map: (Row) -> T): List<T> =
+        sql(sql, *params).rowMaps().map(map)
+
+    /**
+     * The SQL read's result now, then each time a write to a table it reads changes
+     * it (latest only; Rust re-runs it at most every 50 ms). Bad SQL throws on collect.
+     */
+    fun watchSql(sql: String, vararg params: Any?): Flow<SqlRows> {
+        val values = params.map(::valueOf)
+        return callbackFlow {
+            val handle = call {
+                it.watchSql(sql, values, object : SqlListener {
+                    override fun onRows(rows: SqlRows) {
+                        trySend(rows)
+                    }
+                })
+            }
+            register(handle, channel)
+            awaitClose { release(handle) }
+        }.buffer(Channel.CONFLATED)
+    }
 
     // --- writes (applied locally at once, uploaded when reachable) ---------------
 

@@ -2,6 +2,7 @@
 // writes, `row.text("name")` for reads, without `Value.Text(...)` noise.
 package dev.mooring
 
+import dev.mooring.ffi.SqlRows
 import dev.mooring.ffi.Value
 
 /** One row: column logical name to value, key column included (`accountid`). */
@@ -45,3 +46,6 @@ fun Row.bool(column: String): Boolean? = when (val v = this[column]) {
     is Value.Integer -> v.value != 0L
     else -> null
 }
+
+/** Each row of a SQL read as column name to value (a later column of the same name wins: alias them apart). */
+fun SqlRows.rowMaps(): List<Row> = rows.map { values -> columns.zip(values).toMap() }
