@@ -242,19 +242,57 @@ pub enum SyncErrorKind {
     Other,
 }
 
+impl From<mooring_core::store::Op> for ChangeAction {
+    fn from(op: mooring_core::store::Op) -> Self {
+        use mooring_core::store::Op;
+        match op {
+            Op::Create => ChangeAction::Create,
+            Op::Update => ChangeAction::Update,
+            Op::Delete => ChangeAction::Delete,
+        }
+    }
+}
+
+/// A change waiting for upload: which row, what kind, which columns (not
+/// their values), since when.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PendingChangeInfo {
+    /// Its place in the queue: lower goes first.
+    pub seq: i64,
+    pub table: String,
+    pub row_id: String,
+    pub action: ChangeAction,
+    /// The columns it sets (empty for a delete).
+    pub columns: Vec<String>,
+    /// Unix ms of the first local change of it.
+    pub queued_at_ms: i64,
+    /// Sent in an upload the server has not answered yet; it goes again.
+    pub in_flight: bool,
+}
+
+impl From<mooring_core::store::PendingChange> for PendingChangeInfo {
+    fn from(c: mooring_core::store::PendingChange) -> Self {
+        PendingChangeInfo {
+            seq: c.seq,
+            table: c.table,
+            row_id: c.row_id,
+            action: c.op.into(),
+            columns: c.columns,
+            queued_at_ms: c.queued_at_ms,
+            in_flight: c.in_flight,
+        }
+    }
+}
+
 impl From<mooring_core::SyncError> for SyncErrorInfo {
     fn from(e: mooring_core::SyncError) -> Self {
-        use mooring_core::outbox::{Op, SyncErrorKind as K};
+        use mooring_core::outbox::SyncErrorKind as K;
         SyncErrorInfo {
             id: e.id,
             at_ms: e.at_ms,
             table: e.table,
             row_id: e.row_id,
-            action: match e.action {
-                Op::Create => ChangeAction::Create,
-                Op::Update => ChangeAction::Update,
-                Op::Delete => ChangeAction::Delete,
-            },
+            action: e.action.into(),
             values: e
                 .data
                 .into_iter()
@@ -431,6 +469,23 @@ impl MooringApp {
     pub async fn pending_count(&self) -> Result<u64, MooringError> {
         let app = self.app();
         run(async move { Ok(app.pending_count().await?) }).await
+    }
+
+    /// The changes waiting for upload, oldest first, at most `limit`.
+    pub async fn pending_changes(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<PendingChangeInfo>, MooringError> {
+        let app = self.app();
+        run(async move {
+            Ok(app
+                .pending_changes(limit as usize)
+                .await?
+                .into_iter()
+                .map(PendingChangeInfo::from)
+                .collect())
+        })
+        .await
     }
 
     /// Syncs now and returns when that run ended (throws why it could not

@@ -14,8 +14,8 @@ mod status;
 mod value;
 
 pub use app::{
-    AppConfig, ChangeAction, MooringApp, RowsListener, SqlListener, StatusListener, SyncErrorInfo,
-    SyncErrorKind, TaskHandle, TokenProvider,
+    AppConfig, ChangeAction, MooringApp, PendingChangeInfo, RowsListener, SqlListener,
+    StatusListener, SyncErrorInfo, SyncErrorKind, TaskHandle, TokenProvider,
 };
 pub use canvas::{
     CanvasAppProfile, CanvasRows, CanvasTable, CanvasWarning, CanvasWarningKind,

@@ -124,6 +124,12 @@ public final class MooringClient: Sendable {
         try await mapErrors { try await app.pendingCount() }
     }
 
+    /// The changes waiting for upload, oldest first: table, row, action,
+    /// columns (no values), since when.
+    public func pendingChanges(limit: UInt32 = 100) async throws(MooringError) -> [PendingChangeInfo] {
+        try await mapErrors { try await app.pendingChanges(limit: limit) }
+    }
+
     public func syncErrors() async throws(MooringError) -> [SyncErrorInfo] {
         try await mapErrors { try await app.syncErrors() }
     }

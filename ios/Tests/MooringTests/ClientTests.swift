@@ -332,6 +332,10 @@ struct ClientTests {
         client.setHostNetwork(online: false, metered: false)
         _ = try await client.create("accounts", values: ["name": text("Not uploaded")])
         #expect(try await client.pendingCount() == 1)
+        let waiting = try await client.pendingChanges()
+        #expect(waiting.count == 1)
+        #expect(waiting.first?.table == "accounts" && waiting.first?.action == .create)
+        #expect(waiting.first?.columns == ["name"])
         do {
             try await client.signOut(discardPending: false)
             Issue.record("sign-out with a pending change succeeded")

@@ -6,6 +6,7 @@
 package dev.mooring
 
 import app.cash.turbine.test
+import dev.mooring.ffi.ChangeAction
 import dev.mooring.ffi.Filter
 import dev.mooring.ffi.MooringException
 import dev.mooring.ffi.Query
@@ -144,6 +145,10 @@ class ApiTests {
             val pending = app.status.first { it.icon == SyncIcon.PENDING_UPLOAD }
             assertEquals(1uL, pending.pendingChanges, "pending changes in the status")
             assertEquals(1L, app.pendingCount(), "pendingCount()")
+            val waiting = app.pendingChanges().single()
+            assertEquals(listOf("accounts", id, ChangeAction.CREATE), listOf(waiting.table, waiting.rowId, waiting.action))
+            assertEquals(setOf("name", "telephone1"), waiting.columns.toSet(), "its columns, not its values")
+            assertTrue(!waiting.inFlight && waiting.queuedAtMs <= System.currentTimeMillis(), "queued, not sent: $waiting")
             assertEquals("KT offline", app.get("accounts", id)?.text("name"), "readable offline")
             assertNull(emu.serverRow("accounts", id), "not on the server while offline")
             val refused = assertFailsWith<MooringException.Offline>("uploadNow offline") { app.uploadNow() }

@@ -9,6 +9,7 @@ package dev.mooring
 import dev.mooring.ffi.AppConfig
 import dev.mooring.ffi.MooringApp
 import dev.mooring.ffi.MooringException
+import dev.mooring.ffi.PendingChangeInfo
 import dev.mooring.ffi.Query
 import dev.mooring.ffi.RowsListener
 import dev.mooring.ffi.SqlListener
@@ -190,6 +191,10 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
 
     /** Changes waiting for upload (counted in changes, not rows). */
     suspend fun pendingCount(): Long = call { it.pendingCount().toLong() }
+
+    /** The changes waiting for upload, oldest first: table, row, action, columns (no values), since when. */
+    suspend fun pendingChanges(limit: Int = 100): List<PendingChangeInfo> =
+        call { it.pendingChanges(limit.coerceAtLeast(0).toUInt()) }
 
     // --- sync ---------------------------------------------------------------------
 
