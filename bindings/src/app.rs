@@ -95,6 +95,10 @@ pub struct AppConfig {
     /// Rows per page of the initial sync, 1..=5000 (default 5000).
     #[uniffi(default)]
     pub page_size: Option<u32>,
+    /// PEM root certificates to trust beside the built-in ones (a company
+    /// CA that MDM installs), for sync and the connectivity probe alike.
+    #[uniffi(default)]
+    pub extra_roots_pem: Option<String>,
 }
 
 /// Adapts the host's provider to core's trait; the token becomes a
@@ -162,6 +166,9 @@ impl AppConfig {
                 });
             }
             c.remote.page_size = n;
+        }
+        if let Some(pem) = self.extra_roots_pem {
+            c.remote.extra_roots_pem = pem.into_bytes();
         }
         Ok(c)
     }

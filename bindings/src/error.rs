@@ -15,6 +15,11 @@ pub enum MooringError {
     /// resumes by itself.
     #[error("offline: {reason}")]
     Offline { reason: String },
+    /// The server's certificate is not trusted (a network intercepting TLS,
+    /// a company root not installed: `AppConfig.extra_roots_pem`) or the
+    /// TLS handshake failed. Nothing was sent; local reads and writes work.
+    #[error("TLS: {reason}")]
+    Tls { reason: String },
     /// Sync is paused (`pause()`, or the app is in the background).
     #[error("sync is paused")]
     Paused,
@@ -218,6 +223,7 @@ impl From<E> for MooringError {
                 retry_after_secs: retry_after.map(|d| d.as_secs()),
             },
             E::Network(m) => MooringError::Offline { reason: m },
+            E::Tls(m) => MooringError::Tls { reason: m },
             E::Offline => MooringError::Offline {
                 reason: "the device has no network".into(),
             },

@@ -22,7 +22,7 @@ pub use canvas::{
     profile_from_canvas_app,
 };
 pub use error::{MooringError, ResponseProblem, SqlRefusal, TokenError};
-pub use logging::init_logging;
+pub use logging::{LogLevel, LogRecord, LogSink, clear_log_sink, init_logging, set_log_sink};
 pub use query::{Filter, Query, SortKey};
 pub use status::{
     CanvasSync, Connectivity, InitialSyncProgress, StatusWarning, SyncFailure, SyncIcon, SyncPhase,

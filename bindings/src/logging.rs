@@ -4,8 +4,15 @@
 //! are no-ops (a process has one logger). Other crates (HTTP, TLS) stay at
 //! warn so "debug" means Mooring's own events. Every platform also feeds
 //! the diagnostics report's log ring (`mooring_core::diagnostics`).
+//!
+//! `set_log_sink`: the host's own logger (Timber, Kermit, swift-log)
+//! receives the same records instead of the platform's, until
+//! `clear_log_sink`. The sink's layer is in the subscriber from the start
+//! and does nothing without a sink, so it can come and go at any time.
 
-use std::sync::OnceLock;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::error::MooringError;
 
@@ -29,8 +36,174 @@ pub fn init_logging(level: String) -> Result<(), MooringError> {
             });
         }
     };
-    INSTALLED.get_or_init(|| install(&level, max));
+    INSTALLED.get_or_init(|| {
+        MAX_LEVEL.store(max.into_level().map(rank).unwrap_or(0), Ordering::Relaxed);
+        install(&level, max)
+    });
     Ok(())
+}
+// --- the host's own logger --------------------------------------------------
+
+/// A log record for the host's logger. Mooring's records never carry a
+/// token or a row value (errors are logged by their summary).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    /// The Rust module that logged it (`mooring_core::sync`, `reqwest`...).
+    pub target: String,
+    /// The message, then its fields as `name=value`.
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// Implemented by the host to route Mooring's logs to its own logger
+/// (Timber, Kermit, swift-log). Called on Mooring's threads: return
+/// quickly. What it throws is dropped.
+#[uniffi::export(foreign)]
+pub trait LogSink: Send + Sync {
+    fn on_record(&self, record: LogRecord);
+}
+
+static SINK: RwLock<Option<Arc<dyn LogSink>>> = RwLock::new(None);
+/// The most verbose level `init_logging` asked for (a `LogLevel` as u8;
+/// 0 = off), which the sink honours on every platform.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(3);
+
+fn rank(l: tracing::Level) -> u8 {
+    match l {
+        tracing::Level::ERROR => 1,
+        tracing::Level::WARN => 2,
+        tracing::Level::INFO => 3,
+        tracing::Level::DEBUG => 4,
+        tracing::Level::TRACE => 5,
+    }
+}
+
+fn sink() -> Option<Arc<dyn LogSink>> {
+    SINK.read().ok().and_then(|s| s.clone())
+}
+
+fn sink_set() -> bool {
+    SINK.read().map(|s| s.is_some()).unwrap_or(false)
+}
+
+/// Sends every record at `init_logging`'s level (Mooring's own; other
+/// crates at warn at most) to `sink` instead of logcat/os_log/stderr, until
+/// `clear_log_sink`. Logging starts at "info" if `init_logging` was not
+/// called. The diagnostics report's log ring is fed either way.
+#[uniffi::export]
+pub fn set_log_sink(sink: Arc<dyn LogSink>) {
+    INSTALLED.get_or_init(|| install("info", tracing::level_filters::LevelFilter::INFO));
+    if let Ok(mut s) = SINK.write() {
+        *s = Some(sink);
+    }
+    platform_default(false);
+}
+
+/// Back to the platform's logger.
+#[uniffi::export]
+pub fn clear_log_sink() {
+    if let Ok(mut s) = SINK.write() {
+        *s = None;
+    }
+    platform_default(true);
+}
+
+/// On Android the records reach logcat through the `log` crate, outside
+/// the subscriber: its max level switches that path off while a sink is
+/// set. Elsewhere the default layer checks `sink_set` itself.
+fn platform_default(on: bool) {
+    #[cfg(target_os = "android")]
+    {
+        let max = if on {
+            match MAX_LEVEL.load(Ordering::Relaxed) {
+                0 => log::LevelFilter::Off,
+                1 => log::LevelFilter::Error,
+                2 => log::LevelFilter::Warn,
+                3 => log::LevelFilter::Info,
+                4 => log::LevelFilter::Debug,
+                _ => log::LevelFilter::Trace,
+            }
+        } else {
+            log::LevelFilter::Off
+        };
+        log::set_max_level(max);
+    }
+    #[cfg(not(target_os = "android"))]
+    let _ = on;
+}
+
+/// The layer that hands records to the host's sink.
+struct SinkLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SinkLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = event.metadata();
+        let own = meta.target().starts_with("mooring");
+        let max = MAX_LEVEL.load(Ordering::Relaxed);
+        let limit = if own { max } else { max.min(2) };
+        if rank(*meta.level()) > limit {
+            return;
+        }
+        let Some(sink) = sink() else { return };
+        let mut text = Text::default();
+        event.record(&mut text);
+        let record = LogRecord {
+            level: match *meta.level() {
+                tracing::Level::ERROR => LogLevel::Error,
+                tracing::Level::WARN => LogLevel::Warn,
+                tracing::Level::INFO => LogLevel::Info,
+                tracing::Level::DEBUG => LogLevel::Debug,
+                tracing::Level::TRACE => LogLevel::Trace,
+            },
+            target: meta.target().to_string(),
+            message: text.0,
+        };
+        // A host logger that throws or panics never unwinds into Mooring.
+        let _ = catch_unwind(AssertUnwindSafe(|| sink.on_record(record)));
+    }
+}
+
+/// The message first, then the other fields as `name=value`.
+#[derive(Default)]
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let rest = std::mem::take(&mut self.0);
+            self.0 = format!("{value:?}");
+            if !rest.is_empty() {
+                self.0.push(' ');
+                self.0.push_str(&rest);
+            }
+        } else {
+            if !self.0.is_empty() {
+                self.0.push(' ');
+            }
+            self.0.push_str(&format!("{}={value:?}", field.name()));
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
 }
 
 #[cfg(not(target_os = "android"))]
@@ -61,6 +234,7 @@ fn install(_level: &str, max: tracing::level_filters::LevelFilter) {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
         .with(mooring_core::diagnostics::log_layer())
+        .with(SinkLayer)
         .try_init();
 }
 
@@ -69,8 +243,12 @@ fn install(level: &str, _max: tracing::level_filters::LevelFilter) {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
         .with(filter(level))
-        .with(tracing_oslog::OsLogger::new("dev.mooring", "default"))
+        .with(
+            tracing_oslog::OsLogger::new("dev.mooring", "default")
+                .with_filter(tracing_subscriber::filter::filter_fn(|_| !sink_set())),
+        )
         .with(mooring_core::diagnostics::log_layer())
+        .with(SinkLayer)
         .try_init();
 }
 
@@ -79,7 +257,12 @@ fn install(level: &str, _max: tracing::level_filters::LevelFilter) {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
         .with(filter(level))
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(tracing_subscriber::filter::filter_fn(|_| !sink_set())),
+        )
         .with(mooring_core::diagnostics::log_layer())
+        .with(SinkLayer)
         .try_init();
 }

@@ -35,6 +35,9 @@ pub enum UnreachableReason {
     NoRoute,
     /// Something not Dataverse answered (hotel Wi-Fi login page).
     CaptivePortal,
+    /// The server's certificate is not trusted: a network intercepting TLS,
+    /// or a company root not installed.
+    Untrusted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -153,6 +156,7 @@ impl From<st::UnreachableReason> for UnreachableReason {
             st::UnreachableReason::Timeout => UnreachableReason::Timeout,
             st::UnreachableReason::NoRoute => UnreachableReason::NoRoute,
             st::UnreachableReason::CaptivePortal => UnreachableReason::CaptivePortal,
+            st::UnreachableReason::Untrusted => UnreachableReason::Untrusted,
         }
     }
 }

@@ -66,6 +66,7 @@ fn config(server_url: String, dir: &std::path::Path) -> AppConfig {
         retry_base_ms: Some(200),
         retry_cap_ms: Some(1000),
         page_size: None,
+        extra_roots_pem: None,
     }
 }
 

@@ -94,6 +94,14 @@ pub enum Error {
     #[error("query: {0}")]
     Query(String),
 
+    /// The server's TLS certificate is not trusted (a root this device does
+    /// not know: a company CA not installed, a network in between that
+    /// intercepts TLS; a wrong host name; an expired certificate) or the
+    /// handshake failed. Not retried: the same certificate fails the same
+    /// way. Nothing, not even the token, was sent.
+    #[error("TLS: {0}")]
+    Tls(String),
+
     /// A SQL read (`Store::sql`, `Mooring::sql`) that is not one read-only
     /// statement over the mirror's tables; nothing was read or written.
     #[error("SQL refused: {reason}")]
@@ -252,6 +260,7 @@ impl Error {
             Error::TokenProvider(_) => "token_provider".into(),
             Error::Throttled { .. } => "throttled".into(),
             Error::Network(_) => "network".into(),
+            Error::Tls(_) => "tls".into(),
             Error::Offline => "offline".into(),
             Error::Paused => "paused".into(),
             Error::WaitingForWifi => "waiting_for_wifi".into(),

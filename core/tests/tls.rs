@@ -7,13 +7,15 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
-use mooring_core::Error;
 use mooring_core::profile::Profile;
 use mooring_core::remote::{Remote, RemoteConfig, StaticToken};
+use mooring_core::status::{Connectivity, UnreachableReason};
 use mooring_core::store::Store;
 use mooring_core::sync::SyncEngine;
+use mooring_core::{Error, Icon, Mooring, MooringConfig, ScheduleConfig, SyncStatus};
 use mooring_devserver::{Config, TEST_CA_PEM};
 
 const PROFILE: &str = r#"{"tables":[
@@ -85,15 +87,95 @@ async fn a_certificate_from_an_unknown_root_is_refused_before_any_request() {
         Ok(_) => panic!("a server signed by an unknown root was trusted"),
     };
     match &e {
-        Error::Network(m) => assert!(m.contains("certificate"), "{m}"),
-        other => panic!("expected a network error naming the certificate, got {other:?}"),
+        Error::Tls(m) => assert!(m.contains("certificate"), "{m}"),
+        other => panic!("expected a TLS error naming the certificate, got {other:?}"),
     }
     assert!(!e.to_string().contains(TOKEN));
+    // The server sees the handshake fail a moment after the client does.
+    for _ in 0..100 {
+        if env.admin.stats().tls_handshake_failures > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stats = env.admin.stats();
+    assert_eq!(stats.requests, 0, "no request reached the server");
+    // Retries are for networks that drop; the same certificate fails the
+    // same way, so one handshake, not one per retry.
     assert_eq!(
-        env.admin.stats().requests,
-        0,
-        "no request reached the server"
+        stats.tls_handshake_failures, 1,
+        "one handshake, never retried: {stats:?}"
     );
+}
+
+fn app_config(env: &Env, roots: &[u8]) -> MooringConfig {
+    let profile = Profile::from_json(PROFILE).unwrap();
+    let tokens = Arc::new(StaticToken(TOKEN.into()));
+    let mut c = MooringConfig::new(env.server.root_url(), tokens, env.db(), profile);
+    c.remote.page_size = 500;
+    c.remote.max_retries = 6;
+    c.remote.extra_roots_pem = roots.to_vec();
+    c.schedule = ScheduleConfig {
+        probe_timeout: Duration::from_secs(2),
+        probe_interval: Duration::from_secs(30),
+        upload_debounce: Duration::from_millis(100),
+        retry_base: Duration::from_millis(200),
+        retry_cap: Duration::from_secs(1),
+        delta_interval: None,
+    };
+    c
+}
+
+async fn wait_until(app: &Mooring, what: &str, ok: impl Fn(&SyncStatus) -> bool) -> SyncStatus {
+    for _ in 0..300 {
+        let s = app.status();
+        if ok(&s) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what}: not in 6 s; status {:?}", app.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_trusts_a_company_root_for_its_probe_and_its_sync() {
+    let env = https_env().await;
+    let app = Mooring::open(app_config(&env, TEST_CA_PEM)).await.unwrap();
+    app.sync_now().await.expect("probe and sync over https");
+    let s = wait_until(&app, "connected", |s| {
+        s.icon == Icon::Connected && s.initial_sync_complete
+    })
+    .await;
+    assert_eq!(s.connectivity, Connectivity::Reachable);
+    assert_eq!(app.store().count("accounts").unwrap(), 1200);
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_server_is_a_typed_tls_error_and_the_status_says_why() {
+    let env = https_env().await;
+    let app = Mooring::open(app_config(&env, b"")).await.unwrap();
+    match app.sync_now().await {
+        Err(Error::Tls(m)) => assert!(!m.contains(TOKEN), "{m}"),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    let s = wait_until(&app, "untrusted", |s| {
+        s.connectivity == Connectivity::Unreachable(UnreachableReason::Untrusted)
+    })
+    .await;
+    assert_ne!(s.icon, Icon::Connected);
+    assert!(
+        s.message
+            .description
+            .contains("does not trust the server's certificate"),
+        "{}",
+        s.message.description
+    );
+    assert_eq!(env.admin.stats().requests, 0, "nothing reached the server");
+    // Local writes still work and wait for a trusted connection.
+    assert_eq!(app.pending_count().await.unwrap(), 0);
+    app.close().await;
 }
 
 #[test]

@@ -103,6 +103,7 @@ impl axum::serve::Listener for GuardedListener {
                         return (Conn::Plain(stream), a);
                     };
                     let tx = self.ready_tx.clone();
+                    let sh = self.sh.clone();
                     tokio::spawn(async move {
                         let shake = acceptor.accept(stream);
                         match tokio::time::timeout(Duration::from_secs(10), shake).await {
@@ -111,7 +112,12 @@ impl axum::serve::Listener for GuardedListener {
                             }
                             // A client that does not trust the certificate
                             // hangs up here; nothing to serve.
-                            Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                            Ok(Err(e)) => {
+                                sh.stats
+                                    .tls_handshake_failures
+                                    .fetch_add(1, Ordering::Relaxed);
+                                tracing::debug!("TLS handshake failed: {e}")
+                            }
                             Err(_) => tracing::debug!("TLS handshake timed out"),
                         }
                     });

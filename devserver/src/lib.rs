@@ -150,6 +150,9 @@ pub struct Stats {
     pub wire_bytes: u64,
     /// Connections accepted (TLS: handshakes completed).
     pub connections: u64,
+    /// TLS handshakes that failed (a client that does not trust the
+    /// certificate hangs up in the handshake).
+    pub tls_handshake_failures: u64,
     /// /api/data requests that came over HTTP/2.
     pub http2_requests: u64,
 }
@@ -162,6 +165,7 @@ pub(crate) struct Counters {
     pub body_bytes: AtomicU64,
     pub wire_bytes: AtomicU64,
     pub connections: AtomicU64,
+    pub tls_handshake_failures: AtomicU64,
     pub http2_requests: AtomicU64,
     pub rows_by_table: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
@@ -575,6 +579,7 @@ impl Admin {
             body_bytes: s.body_bytes.load(Ordering::Relaxed),
             wire_bytes: s.wire_bytes.load(Ordering::Relaxed),
             connections: s.connections.load(Ordering::Relaxed),
+            tls_handshake_failures: s.tls_handshake_failures.load(Ordering::Relaxed),
             http2_requests: s.http2_requests.load(Ordering::Relaxed),
         }
     }

@@ -22,8 +22,10 @@ pub enum Answer {
     NoToken,
     /// No answer within the probe's timeout.
     TimedOut,
-    /// DNS, refused, reset, TLS: nothing usable answered.
+    /// DNS, refused, reset: nothing usable answered.
     NoConnection,
+    /// The server's certificate is not trusted, or the TLS handshake failed.
+    Untrusted,
     /// An HTTP answer: status, content type, body (the body is short: a
     /// WhoAmI answer, an error, or whatever a portal served).
     Http {
@@ -41,6 +43,7 @@ pub fn classify(answer: &Answer) -> Connectivity {
         Answer::NoToken => Connectivity::AuthRejected,
         Answer::TimedOut => Connectivity::Unreachable(UnreachableReason::Timeout),
         Answer::NoConnection => Connectivity::Unreachable(UnreachableReason::NoRoute),
+        Answer::Untrusted => Connectivity::Unreachable(UnreachableReason::Untrusted),
         Answer::Http {
             status,
             content_type,
@@ -106,12 +109,16 @@ impl Prober {
         base_url: &str,
         tokens: Arc<dyn TokenProvider>,
         timeout: Duration,
+        extra_roots_pem: &[u8],
     ) -> Result<Prober> {
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(timeout)
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(1)
+            .pool_max_idle_per_host(1);
+        // The same roots as the sync client: a company CA trusted there is
+        // trusted here, or the probe would call its server unreachable.
+        let http = crate::remote::with_roots(builder, extra_roots_pem)?
             .build()
             .map_err(|e| Error::Network(format!("cannot build the probe's HTTP client: {e}")))?;
         Ok(Prober {
@@ -162,6 +169,7 @@ impl Prober {
         let mut resp = match sent {
             Ok(r) => r,
             Err(e) if e.is_timeout() => return Answer::TimedOut,
+            Err(e) if crate::remote::tls_failure(&e).is_some() => return Answer::Untrusted,
             Err(_) => return Answer::NoConnection,
         };
         let status = resp.status();

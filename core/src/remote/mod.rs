@@ -167,18 +167,7 @@ impl Remote {
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             .pool_max_idle_per_host(cfg.concurrency.clamp(4, 64) as usize);
-        if !cfg.extra_roots_pem.is_empty() {
-            let roots = reqwest::Certificate::from_pem_bundle(&cfg.extra_roots_pem)
-                .map_err(|e| Error::Profile(format!("extra root certificates: {e}")))?;
-            if roots.is_empty() {
-                return Err(Error::Profile(
-                    "extra root certificates: no PEM certificate found".into(),
-                ));
-            }
-            for root in roots {
-                builder = builder.add_root_certificate(root);
-            }
-        }
+        builder = with_roots(builder, &cfg.extra_roots_pem)?;
         let http = builder
             .build()
             .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
@@ -203,6 +192,11 @@ impl Remote {
     }
 
     /// `<server>/api/data/v9.2/`.
+    /// The PEM roots trusted beside the built-in ones.
+    pub(crate) fn extra_roots_pem(&self) -> &[u8] {
+        &self.cfg.extra_roots_pem
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -299,6 +293,12 @@ impl Remote {
                 Err(BodyFailure::Decode(d)) => {
                     warn!(%what, "the answer cannot be read: {d}");
                     return Err(Error::bad_response(what, d.problem, d.detail));
+                }
+                Err(BodyFailure::Network(e)) if tls_failure(&e).is_some() => {
+                    // The same certificate fails the same way: no retry.
+                    let why = tls_failure(&e).unwrap_or_default();
+                    warn!(%what, "TLS refused: {why}");
+                    return Err(Error::Tls(format!("{what}: {why}")));
                 }
                 Err(BodyFailure::Network(e)) => {
                     // Timeouts, refused or dropped connections, cut bodies.
@@ -464,6 +464,60 @@ impl Remote {
         let ms = cap.as_millis().max(1) as u64;
         Duration::from_millis(ms / 2 + fastrand::u64(0..=ms / 2))
     }
+}
+
+/// `builder` trusting the PEM roots of `pem` beside the built-in ones
+/// (empty: none added). Shared by the sync client and the probe, so both
+/// trust the same servers.
+pub(crate) fn with_roots(
+    mut builder: reqwest::ClientBuilder,
+    pem: &[u8],
+) -> Result<reqwest::ClientBuilder> {
+    if pem.is_empty() {
+        return Ok(builder);
+    }
+    let roots = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::Profile(format!("extra root certificates: {e}")))?;
+    if roots.is_empty() {
+        return Err(Error::Profile(
+            "extra root certificates: no PEM certificate found".into(),
+        ));
+    }
+    for root in roots {
+        builder = builder.add_root_certificate(root);
+    }
+    Ok(builder)
+}
+
+/// Why the TLS handshake of a failed connection failed, if that is what
+/// failed. The TLS layer reports a refused certificate or a broken
+/// handshake as an `io::Error` of kind `InvalidData`, which the connector
+/// wraps in another `io::Error` (whatever the rustls version in the tree,
+/// so no downcast to its type); refused, reset and timed-out connections
+/// have other kinds. `io::Error::source` skips the error it wraps, so the
+/// wrapped ones are followed with `get_ref`.
+pub(crate) fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    if !e.is_connect() {
+        return None;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let mut io = s.downcast_ref::<std::io::Error>();
+        while let Some(err) = io {
+            if err.kind() == std::io::ErrorKind::InvalidData {
+                return Some(
+                    err.get_ref()
+                        .map(|inner| inner.to_string())
+                        .unwrap_or_else(|| err.to_string()),
+                );
+            }
+            io = err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<std::io::Error>());
+        }
+        source = s.source();
+    }
+    None
 }
 
 fn describe_reqwest(e: &reqwest::Error) -> String {

@@ -66,7 +66,12 @@ pub(crate) fn spawn(
     parts: RunnerParts,
 ) -> Result<(mpsc::UnboundedSender<Command>, JoinHandle<()>)> {
     let base = parts.source.remote.base_url().to_string();
-    let prober = Prober::new(&base, parts.source.tokens.clone(), parts.cfg.probe_timeout)?;
+    let prober = Prober::new(
+        &base,
+        parts.source.tokens.clone(),
+        parts.cfg.probe_timeout,
+        parts.source.remote.extra_roots_pem(),
+    )?;
     let (tx, rx) = mpsc::unbounded_channel();
     let runner = runner::Runner::new(
         parts.hub,

@@ -200,6 +200,9 @@ impl Reply {
                     attempts: 1,
                     retry_after: Some(Duration::from_secs(retry_after_secs)),
                 },
+                Connectivity::Unreachable(UnreachableReason::Untrusted) => Error::Tls(
+                    "the server's certificate is not trusted (or the TLS handshake failed)".into(),
+                ),
                 Connectivity::Unreachable(why) => Error::Network(
                     match why {
                         UnreachableReason::Timeout => "the server did not answer in time",
@@ -207,6 +210,7 @@ impl Reply {
                         UnreachableReason::CaptivePortal => {
                             "the network answers with a web page (a sign-in portal?)"
                         }
+                        UnreachableReason::Untrusted => "the server's certificate is not trusted",
                     }
                     .into(),
                 ),

@@ -43,6 +43,9 @@ fn unreachable_text(reason: UnreachableReason) -> &'static str {
         UnreachableReason::CaptivePortal => {
             "This network answered with a page of its own: it may need you to sign in to it (a hotel or guest Wi-Fi)."
         }
+        UnreachableReason::Untrusted => {
+            "This device does not trust the server's certificate: this network may be intercepting the connection, or your organisation's root certificate is not installed."
+        }
     }
 }
 
@@ -167,6 +170,20 @@ fn warning_text(s: &SyncStatus) -> (&'static str, &'static str, String) {
     // The first warning is the most important one; the list order is set by
     // `StatusMachine::warnings`.
     match s.warnings.first().copied() {
+        // Connected, but to a server this device does not trust: "connect
+        // to the internet" would send the user looking in the wrong place.
+        Some(Warning::FirstSyncNeedsConnection)
+            if s.connectivity == Connectivity::Unreachable(UnreachableReason::Untrusted) =>
+        {
+            (
+                "status.warning.first_sync_needs_connection",
+                "The first sync needs a connection",
+                format!(
+                    "{} Your data downloads for the first time once the server can be trusted.",
+                    unreachable_text(UnreachableReason::Untrusted)
+                ),
+            )
+        }
         Some(Warning::FirstSyncNeedsConnection) => (
             "status.warning.first_sync_needs_connection",
             "The first sync needs a connection",

@@ -63,6 +63,10 @@ pub enum UnreachableReason {
     /// Something answered, but not Dataverse (a captive portal's login page,
     /// a proxy's HTML): the network needs the user's attention.
     CaptivePortal,
+    /// The server's certificate is not trusted (or the TLS handshake
+    /// failed): a network that intercepts TLS, or a company root not
+    /// installed on the device.
+    Untrusted,
 }
 
 /// What was wrong with a response the server sent with a success status:

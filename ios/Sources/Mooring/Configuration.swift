@@ -46,12 +46,17 @@ public struct Configuration: Sendable {
     public var metered: Bool
     public var wifiOnly: Bool
     public var tuning: Tuning
+    /// PEM root certificates to trust beside the built-in ones (a company CA
+    /// that MDM installs), for sync and the probe alike; an untrusted server
+    /// throws `.Tls`, never retried.
+    public var extraRootsPEM: String?
 
     public init(
         serverURL: String, dataDirectory: URL, account: String, schema: Schema,
         hostOnline: Bool = true, metered: Bool = false, wifiOnly: Bool = false,
-        tuning: Tuning = Tuning()
+        tuning: Tuning = Tuning(), extraRootsPEM: String? = nil
     ) {
+        self.extraRootsPEM = extraRootsPEM
         self.serverURL = serverURL
         self.dataDirectory = dataDirectory
         self.account = account
@@ -94,7 +99,8 @@ public struct Configuration: Sendable {
             uploadDebounceMs: tuning.uploadDebounceMs,
             retryBaseMs: tuning.retryBaseMs,
             retryCapMs: tuning.retryCapMs,
-            pageSize: tuning.pageSize
+            pageSize: tuning.pageSize,
+            extraRootsPem: extraRootsPEM
         )
     }
 }

@@ -324,6 +324,25 @@ struct ClientTests {
         await client.shutdown()
     }
 
+    @Test func logRecordsReachTheAppsOwnLoggerWithoutTheToken() async throws {
+        final class Collected: @unchecked Sendable {
+            private let lock = NSLock()
+            private var records: [LogRecord] = []
+            func add(_ r: LogRecord) { lock.lock(); records.append(r); lock.unlock() }
+            var all: [LogRecord] { lock.lock(); defer { lock.unlock() }; return records }
+        }
+        let collected = Collected()
+        MooringLog.route { collected.add($0) }
+        defer { MooringLog.stopRouting() }
+        let emulator = try Emulator(seedRows: 3)
+        let client = try await open(emulator, dir: try temporaryDirectory())
+        try await waitForStatus(client, "connected") { $0.icon == .connected && $0.initialSyncComplete }
+        let records = collected.all
+        #expect(records.contains { $0.target.hasPrefix("mooring_core") && $0.level == .info })
+        #expect(!records.contains { $0.message.contains(emulator.token) })
+        await client.shutdown()
+    }
+
     @Test func signOutRefusesWithPendingChangesThenWipes() async throws {
         let emulator = try Emulator(seedRows: 2)
         let dir = try temporaryDirectory()

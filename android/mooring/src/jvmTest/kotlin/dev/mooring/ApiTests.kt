@@ -8,6 +8,8 @@ package dev.mooring
 import app.cash.turbine.test
 import dev.mooring.ffi.ChangeAction
 import dev.mooring.ffi.Filter
+import dev.mooring.ffi.LogLevel
+import dev.mooring.ffi.LogRecord
 import dev.mooring.ffi.MooringException
 import dev.mooring.ffi.Query
 import dev.mooring.ffi.SortKey
@@ -183,7 +185,17 @@ class ApiTests {
     }
 
     @Test
-    fun `a server-rejected change is a sync error - listed, error icon, then discarded`() = runTest(timeout = 90.seconds) {
+    fun `a server-rejected change is a sync error - listed, error icon, logged to the app's sink, then discarded`() = runTest(timeout = 90.seconds) {
+        val records = java.util.concurrent.ConcurrentLinkedQueue<LogRecord>()
+        Mooring.setLogSink { records.add(it) }
+        try {
+            rejectedChange(dir, records)
+        } finally {
+            Mooring.clearLogSink()
+        }
+    }
+
+    private suspend fun rejectedChange(dir: File, records: java.util.Queue<LogRecord>) {
         withSyncedApp(dir) { app, emu ->
             val id = emu.serverIds("accounts", "accountid")[1]
             val before = app.get("accounts", id)!!.text("name")
@@ -191,6 +203,9 @@ class ApiTests {
             app.update("accounts", id, mapOf("name" to "x".repeat(500)))
             app.uploadNow()
             val err = app.status.first { it.icon == SyncIcon.ERROR }
+            val refused = records.filter { it.level == LogLevel.WARN && it.target.startsWith("mooring_core") }
+            assertTrue(refused.any { it.message.contains("refused") }, "the refusal reached the app's logger: $refused")
+            assertTrue(records.none { it.message.contains("xxxxxxxxxx") || it.message.contains(emu.token) }, "no value, no token")
             assertEquals(1uL, err.syncErrors, "sync errors in the status")
             val errors = app.syncErrors()
             assertEquals(1, errors.size, "sync errors listed")

@@ -78,4 +78,10 @@ data class MooringOptions(
     val retryCap: Duration? = null,
     /** Rows per page of the initial sync, 1..5000 (default 5000). */
     val pageSize: Int? = null,
+    /**
+     * PEM root certificates to trust beside the built-in ones (a company CA that
+     * MDM installs), for sync and the connectivity probe alike. An untrusted
+     * server is `MooringException.Tls`, never retried.
+     */
+    val extraRootsPem: String? = null,
 )

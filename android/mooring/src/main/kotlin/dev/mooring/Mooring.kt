@@ -7,6 +7,8 @@
 package dev.mooring
 
 import dev.mooring.ffi.AppConfig
+import dev.mooring.ffi.LogRecord
+import dev.mooring.ffi.LogSink
 import dev.mooring.ffi.MooringApp
 import dev.mooring.ffi.MooringException
 import dev.mooring.ffi.PendingChangeInfo
@@ -71,6 +73,7 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
                 retryBaseMs = options.retryBase?.inWholeMilliseconds?.toULong(),
                 retryCapMs = options.retryCap?.inWholeMilliseconds?.toULong(),
                 pageSize = options.pageSize?.toUInt(),
+                extraRootsPem = options.extraRootsPem,
             )
             return Mooring(MooringApp.open(config, TokenAdapter(tokens)))
         }
@@ -93,6 +96,18 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
 
         /** `off|error|warn|info|debug|trace`; logcat on Android, stderr on the JVM. The first call wins. */
         fun initLogging(level: String) = dev.mooring.ffi.initLogging(level)
+
+        /**
+         * Routes Mooring's log records to the app's own logger instead of logcat, until
+         * [clearLogSink]: `Mooring.setLogSink { r -> Timber.tag(r.target).log(priority(r.level), r.message) }`.
+         * Called on Mooring's threads; no token or row value is ever in a record.
+         */
+        fun setLogSink(sink: (LogRecord) -> Unit) = dev.mooring.ffi.setLogSink(object : LogSink {
+            override fun onRecord(record: LogRecord) = sink(record)
+        })
+
+        /** Back to logcat (the JVM: stderr). */
+        fun clearLogSink() = dev.mooring.ffi.clearLogSink()
     }
 
     private val closed = AtomicBoolean(false)
