@@ -5,6 +5,11 @@
 //! read and edit rows, go offline and online, edit as another user, sync,
 //! and explain the status. `--script FILE` runs the same commands, one per
 //! line, without a terminal (the test suite does).
+//!
+//! `mooring shell`: the same prompt and live status against any server (a
+//! real environment, an emulator started elsewhere): the commands that
+//! drive the emulator itself (`other`, `unreachable`, `revoke`, `latency`...)
+//! say they need the demo.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -20,6 +25,35 @@ use mooring_core::{
 use mooring_devserver::{Admin, Config};
 
 use crate::status_line;
+
+/// `mooring shell`: the demo's prompt against any server.
+#[derive(clap::Args)]
+pub struct ShellArgs {
+    /// Environment URL (https://org.crm.dynamics.com, or http://127.0.0.1:PORT).
+    #[arg(long)]
+    server: String,
+    /// Bearer token (prefer the MOORING_TOKEN environment variable).
+    #[arg(long, env = "MOORING_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Offline profile JSON, or an app manifest JSON (with "screens").
+    #[arg(long)]
+    profile: PathBuf,
+    /// The local SQLite mirror (created if missing; a synced one resumes).
+    #[arg(long)]
+    db: PathBuf,
+    /// PEM certificates to trust as roots beside the built-in ones.
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// Name of an environment variable holding the database's encryption key.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
+    /// Run commands from this file, one per line, then quit.
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Plain progress lines, no bars and no colours.
+    #[arg(long)]
+    plain: bool,
+}
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -66,11 +100,19 @@ const PROFILE: &str = r#"{"tables":[
   {"name":"tasks","columns":["subject","scheduledend","regardingobjectid"],"rows":"all"}
 ]}"#;
 
+/// What only the demo has: its emulator, to break and to edit as others.
+struct Emulator {
+    admin: Admin,
+    other_user: uuid::Uuid,
+}
+
 struct Demo {
     app: Arc<Mooring>,
-    admin: Admin,
+    /// None in `mooring shell`: the server is not ours to drive.
+    emulator: Option<Emulator>,
     tokens: Arc<DemoTokens>,
-    other_user: uuid::Uuid,
+    /// The token `restore` puts back.
+    good_token: String,
     /// The id of the last row created (`$last` in commands).
     last_id: Option<String>,
     colour: bool,
@@ -143,22 +185,93 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 
     loading_screen(&app, args.plain).await?;
 
-    let mut demo = Demo {
+    let demo = Demo {
         app: app.clone(),
-        admin,
+        emulator: Some(Emulator { admin, other_user }),
         tokens,
-        other_user,
+        good_token: TOKEN.into(),
         last_id: None,
         colour,
         live: interactive,
     };
+    let failed = prompt_loop(demo, interactive, args.script.as_deref()).await?;
+    app.close().await;
+    server.shutdown().await;
+    if failed {
+        return Err("some commands failed (see above)".into());
+    }
+    Ok(())
+}
+
+/// `mooring shell`: opens (or resumes) the mirror against `--server`, the
+/// loading screen while the first sync runs, then the prompt.
+pub async fn shell(args: ShellArgs) -> Result<(), String> {
+    let interactive = args.script.is_none() && std::io::stdin().is_terminal();
+    let colour = !args.plain && std::io::stdout().is_terminal();
+    let text = std::fs::read_to_string(&args.profile)
+        .map_err(|e| format!("cannot read {}: {e}", args.profile.display()))?;
+    let tokens = Arc::new(DemoTokens {
+        current: Mutex::new(args.token.clone()),
+    });
+    let is_manifest =
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("screens").is_some());
+    let mut config = if is_manifest {
+        let manifest = mooring_core::AppManifest::from_json(&text).map_err(|e| e.to_string())?;
+        MooringConfig::from_manifest(
+            args.server.clone(),
+            tokens.clone(),
+            args.db.clone(),
+            manifest,
+        )
+    } else {
+        let profile = Profile::from_json(&text).map_err(|e| e.to_string())?;
+        MooringConfig::new(
+            args.server.clone(),
+            tokens.clone(),
+            args.db.clone(),
+            profile,
+        )
+    };
+    config.remote.extra_roots_pem =
+        crate::ca_cert(args.ca_cert.as_deref()).map_err(|e| e.to_string())?;
+    config.encryption_key =
+        crate::key_from_env(args.key_env.as_deref()).map_err(|e| e.to_string())?;
+    eprintln!("{}  ·  local mirror {}", args.server, args.db.display());
+    let app = Arc::new(Mooring::open(config).await.map_err(|e| e.to_string())?);
+    loading_screen(&app, args.plain).await?;
+    let session = Demo {
+        app: app.clone(),
+        emulator: None,
+        tokens,
+        good_token: args.token,
+        last_id: None,
+        colour,
+        live: interactive,
+    };
+    let failed = prompt_loop(session, interactive, args.script.as_deref()).await?;
+    app.close().await;
+    if failed {
+        return Err("some commands failed (see above)".into());
+    }
+    Ok(())
+}
+
+/// Reads commands (the terminal or `script`) and runs them until `quit` or
+/// the end; whether any failed (a script's exit code says so).
+async fn prompt_loop(
+    mut demo: Demo,
+    interactive: bool,
+    script: Option<&std::path::Path>,
+) -> Result<bool, String> {
+    let app = demo.app.clone();
+    let colour = demo.colour;
     let _live = if interactive {
         println!("type `help` for the commands");
         Some(live_status(&app, colour))
     } else {
         None
     };
-    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match &args.script {
+    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match script {
         Some(path) => {
             let f = std::fs::File::open(path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
@@ -196,12 +309,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             prompt();
         }
     }
-    app.close().await;
-    server.shutdown().await;
-    if failed && args.script.is_some() {
-        return Err("some commands failed (see above)".into());
-    }
-    Ok(())
+    Ok(failed && script.is_some())
 }
 
 fn prompt() {
@@ -333,7 +441,11 @@ commands (TABLE: accounts contacts opportunities tasks; $last = the last id crea
   latency MS / throttle N / expire   emulator faults: slow answers, N x 429, expired delta tokens
   pause / resume            the app goes to the background / foreground
   metered on|off / wifi-only on|off
-  help / quit";
+  sql SELECT ...            a read-only SQL statement over the mirror (joins, count(*) ...)
+  pending                   the changes waiting for upload, and since when
+  help / quit
+(`mooring shell` against another server: other, unreachable/reachable, revoke/restore,
+ latency, throttle and expire need the demo's emulator; offline/online only tell the app)";
 
 impl Demo {
     fn line(&self, s: &SyncStatus) -> String {
@@ -350,9 +462,39 @@ impl Demo {
         }
     }
 
+    /// The demo's emulator, or why a command needs it.
+    fn emulator(&self, cmd: &str) -> Result<&Emulator, String> {
+        self.emulator
+            .as_ref()
+            .ok_or_else(|| format!("`{cmd}` drives the demo's emulator: run `mooring demo` for it"))
+    }
+
     async fn command(&mut self, line: &str) -> Result<Flow, String> {
         let (cmd, rest) = split(line);
         match cmd {
+            "sql" => {
+                let rows = self
+                    .app
+                    .sql(rest, Vec::new())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{}", crate::offline::table(&rows));
+            }
+            "pending" => {
+                let changes = self
+                    .app
+                    .pending_changes(50)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if changes.is_empty() {
+                    println!("nothing waits for upload");
+                } else {
+                    let now = crate::offline::now_ms();
+                    println!("{}", crate::offline::listing(&changes, now));
+                    let s = self.app.status();
+                    println!("{}", s.message.description);
+                }
+            }
             "help" | "?" => println!("{HELP}"),
             "quit" | "exit" => return Ok(Flow::Quit),
             "status" => println!("{}", status_line::script(&self.app.status())),
@@ -365,32 +507,38 @@ impl Demo {
             }
             "offline" => {
                 self.app.set_host_network(false, false);
-                self.admin.set_refusing_connections(true);
+                if let Some(emu) = &self.emulator {
+                    emu.admin.set_refusing_connections(true);
+                }
                 if !self.live {
                     println!("{}", self.line(&self.app.status()));
                 }
             }
             "online" => {
-                self.admin.set_refusing_connections(false);
+                if let Some(emu) = &self.emulator {
+                    emu.admin.set_refusing_connections(false);
+                }
                 self.app.set_host_network(true, false);
                 if !self.live {
                     println!("{}", self.line(&self.app.status()));
                 }
             }
             "unreachable" => {
-                self.admin.set_refusing_connections(true);
+                self.emulator(cmd)?.admin.set_refusing_connections(true);
                 self.app.request_sync();
             }
-            "reachable" => self.admin.set_refusing_connections(false),
+            "reachable" => self.emulator(cmd)?.admin.set_refusing_connections(false),
             "revoke" => {
+                self.emulator(cmd)?;
                 if let Ok(mut t) = self.tokens.current.lock() {
                     *t = "revoked-token".into();
                 }
                 self.app.request_sync();
             }
             "restore" => {
+                self.emulator(cmd)?;
                 if let Ok(mut t) = self.tokens.current.lock() {
-                    *t = TOKEN.into();
+                    *t = self.good_token.clone();
                 }
             }
             "sync" => {
@@ -424,13 +572,15 @@ impl Demo {
                 let ms: u64 = rest
                     .parse()
                     .map_err(|_| format!("not milliseconds: {rest}"))?;
-                self.admin.set_latency(Duration::from_millis(ms));
+                self.emulator(cmd)?
+                    .admin
+                    .set_latency(Duration::from_millis(ms));
             }
             "throttle" => {
                 let n: u32 = rest.parse().map_err(|_| format!("not a count: {rest}"))?;
-                self.admin.fail_next(n, 429);
+                self.emulator(cmd)?.admin.fail_next(n, 429);
             }
-            "expire" => self.admin.expire_delta_tokens(),
+            "expire" => self.emulator(cmd)?.admin.expire_delta_tokens(),
             "tables" => {
                 for t in self.app.store().tables().map_err(|e| e.to_string())? {
                     let n = self.app.store().count(&t).map_err(|e| e.to_string())?;
@@ -547,15 +697,16 @@ impl Demo {
 
     /// A change on the server by another user (shows up at the next delta).
     fn other(&mut self, rest: &str) -> Result<(), String> {
+        let emu = self.emulator("other")?;
+        let (admin, other_user) = (emu.admin.clone(), emu.other_user);
         let (op, rest) = split(rest);
         let (table, rest) = split(rest);
         match op {
             "create" => {
                 let values: serde_json::Value =
                     serde_json::from_str(rest).map_err(|e| format!("bad JSON: {e}"))?;
-                let id = self
-                    .admin
-                    .create_row(table, self.other_user, values)
+                let id = admin
+                    .create_row(table, other_user, values)
                     .map_err(|e| e.to_string())?;
                 self.last_id = Some(id.to_string());
                 println!("{OTHER_USER} created {table} {id} on the server");
@@ -566,17 +717,15 @@ impl Demo {
                 let values: serde_json::Value =
                     serde_json::from_str(json).map_err(|e| format!("bad JSON: {e}"))?;
                 let uid = id.parse().map_err(|_| format!("not an id: {id}"))?;
-                self.admin
-                    .update_row(table, uid, self.other_user, values)
+                admin
+                    .update_row(table, uid, other_user, values)
                     .map_err(|e| e.to_string())?;
                 println!("{OTHER_USER} updated {table} {id} on the server");
             }
             "delete" => {
                 let id = self.subst(rest)?;
                 let uid = id.parse().map_err(|_| format!("not an id: {id}"))?;
-                self.admin
-                    .delete_row(table, uid)
-                    .map_err(|e| e.to_string())?;
+                admin.delete_row(table, uid).map_err(|e| e.to_string())?;
                 println!("{OTHER_USER} deleted {table} {id} on the server");
             }
             _ => return Err("other create|update|delete TABLE ...".into()),

@@ -41,6 +41,9 @@ enum Command {
     /// The emulator with sample data, a fresh mirror, the loading screen,
     /// the live status and a prompt (or `--script FILE`).
     Demo(demo::DemoArgs),
+    /// The demo's prompt and live status against any server: a real
+    /// environment (token from MOORING_TOKEN) or an emulator.
+    Shell(demo::ShellArgs),
     /// The sync status of a local mirror (no network used).
     Status(StatusArgs),
     /// The diagnostics report of a local mirror, for support: versions,
@@ -184,7 +187,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's status line already says what the warnings would (a server
     // that stops answering is part of the show).
-    let default_level = if matches!(cli.command, Command::Demo(_)) {
+    let default_level = if matches!(cli.command, Command::Demo(_) | Command::Shell(_)) {
         "error"
     } else {
         "warn"
@@ -231,6 +234,15 @@ fn main() -> ExitCode {
         Command::Pending(args) => offline::pending(&args),
         Command::Diagnostics(args) => diagnostics(&args),
         Command::Profile(ProfileCommand::FromApp(args)) => runtime.block_on(from_app(args)),
+        Command::Shell(args) => {
+            return match runtime.block_on(demo::shell(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Demo(args) => {
             return match runtime.block_on(demo::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -156,7 +156,7 @@ fn cell(v: &Value) -> String {
 }
 
 /// An aligned text table: a header, a rule, the rows, then the count.
-fn table(rows: &SqlRows) -> String {
+pub(crate) fn table(rows: &SqlRows) -> String {
     let cells: Vec<Vec<String>> = rows
         .rows
         .iter()
@@ -260,7 +260,7 @@ pub fn age(ms: i64) -> String {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -300,7 +300,7 @@ pub fn pending(args: &PendingArgs) -> mooring_core::Result<String> {
     Ok(out.join("\n"))
 }
 
-fn listing(changes: &[PendingChange], now: i64) -> String {
+pub(crate) fn listing(changes: &[PendingChange], now: i64) -> String {
     let rows = SqlRows {
         columns: ["seq", "table", "row", "change", "columns", "waiting"]
             .map(String::from)
