@@ -207,6 +207,21 @@ public final class MooringClient: Sendable {
     /// Stops sync and listeners; reads keep working until released.
     public func shutdown() async { await app.shutdown() }
 
+    /// The same as `shutdown()`, under the name Swift code looks for.
+    public func close() async { await shutdown() }
+
+    /// Returns once the first sync has completed (at once if it had), with
+    /// that status: for a launch screen that waits for data. Offline on a
+    /// first launch it waits for a connection; cancelling the task stops the
+    /// wait and throws `.Closed`, as does a client closed meanwhile.
+    public func awaitFirstSync() async throws(MooringError) -> SyncStatus {
+        if status.initialSyncComplete { return status }
+        for await s in statusUpdates() where s.initialSyncComplete {
+            return s
+        }
+        throw MooringError.Closed
+    }
+
     /// Deletes this account's mirror. With changes not on the server and
     /// `discardPending == false` it throws `.PendingChanges(count:)` and
     /// deletes nothing: show the count, confirm, call again with `true`.

@@ -280,6 +280,17 @@ struct ClientTests {
         await client.shutdown()
     }
 
+    @Test func awaitFirstSyncReturnsWhenTheDataIsThereThenClose() async throws {
+        let emulator = try Emulator(seedRows: 12)
+        let client = try await open(emulator, dir: try temporaryDirectory())
+        let done = try await withTimeout(30) { try await client.awaitFirstSync() }
+        #expect(done.initialSyncComplete)
+        let query = Query(table: "accounts", filters: [], order: [], limit: nil, offset: nil)
+        #expect(try await client.query(query).count == 12)
+        #expect(try await client.awaitFirstSync().initialSyncComplete)
+        await client.close()
+    }
+
     @Test func sqlJoinRefusalsAndAStreamOverTheJoin() async throws {
         let emulator = try Emulator(seedRows: 3)
         let client = try await open(emulator, dir: try temporaryDirectory())

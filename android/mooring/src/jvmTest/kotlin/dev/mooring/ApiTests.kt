@@ -82,6 +82,27 @@ class ApiTests {
     }
 
     @Test
+    fun `awaitFirstSync returns once the first sync is done, statusState follows, close releases both`() = runTest(timeout = 90.seconds) {
+        Emulator(SEED_ROWS).use { emu ->
+            val app = openApp(emu, dir)
+            val done = app.awaitFirstSync()
+            assertTrue(done.initialSyncComplete, "the first sync is complete: ${done.brief()}")
+            assertEquals(SEED_ROWS, app.query(accounts()).size, "every row is there when it returns")
+            assertEquals(done.initialSyncComplete, app.awaitFirstSync().initialSyncComplete, "at once the second time")
+            eventually("statusState shows connected", state = { app.statusState.value.icon }) {
+                app.statusState.value.icon == SyncIcon.CONNECTED
+            }
+            app.setHostNetwork(online = false)
+            eventually("statusState follows the network", state = { app.statusState.value.icon }) {
+                app.statusState.value.icon == SyncIcon.NOT_CONNECTED
+            }
+            app.close()
+            assertEquals(0, app.liveListeners, "the state's listener released by close")
+            assertFailsWith<MooringException.Closed>("awaitFirstSync after close") { app.awaitFirstSync() }
+        }
+    }
+
+    @Test
     fun `reads - get, a typed query, and a watch Flow`() = runTest(timeout = 90.seconds) {
         withSyncedApp(dir) { app, emu ->
             val ids = emu.serverIds("accounts", "accountid")

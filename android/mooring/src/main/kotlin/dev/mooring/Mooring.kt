@@ -32,6 +32,10 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.firstOrNull
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
@@ -140,6 +144,34 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
         register(handle, channel)
         awaitClose { release(handle) }
     }.buffer(64, BufferOverflow.DROP_OLDEST)
+
+    /**
+     * The status as state (`collectAsState()` in Compose, `.value` anywhere): the
+     * current value at once, then every change, from one Rust listener registered at
+     * the first read and released by [close] (the value then stays the last one).
+     */
+    val statusState: StateFlow<SyncStatus> by lazy {
+        val state = MutableStateFlow(currentStatus)
+        val handle = call {
+            it.observeStatus(object : StatusListener {
+                override fun onStatus(status: SyncStatus) {
+                    state.value = status
+                }
+            })
+        }
+        // No Flow to complete on close: a channel that close() can close for nothing.
+        register(handle, Channel<Unit>(Channel.RENDEZVOUS))
+        state.asStateFlow()
+    }
+
+    /**
+     * Suspends until the first sync has completed (at once if it had), and returns
+     * that status: for a splash screen that waits for data. Offline on a first launch
+     * it waits until there is a connection; cancel the coroutine to stop waiting.
+     * Throws `MooringException.Closed` if this object is closed first.
+     */
+    suspend fun awaitFirstSync(): SyncStatus =
+        status.firstOrNull { it.initialSyncComplete } ?: throw MooringException.Closed()
 
     // --- reads ------------------------------------------------------------------
 
