@@ -191,12 +191,12 @@ impl Remote {
         self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// `<server>/api/data/v9.2/`.
     /// The PEM roots trusted beside the built-in ones.
     pub(crate) fn extra_roots_pem(&self) -> &[u8] {
         &self.cfg.extra_roots_pem
     }
 
+    /// `<server>/api/data/v9.2/`.
     pub fn base_url(&self) -> &str {
         &self.base
     }
