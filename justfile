@@ -51,7 +51,7 @@ ios-xcframework:
     targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
     rustup target add "${targets[@]}"
     for t in "${targets[@]}"; do
-        cargo build --release --locked -p mooring-ffi --target "$t"
+        cargo rustc --release --locked -p mooring-ffi --lib --crate-type staticlib --target "$t"
     done
     tdir="${CARGO_TARGET_DIR:-target}"
     # Bindings from the host's dylib: the same exported API on every target.

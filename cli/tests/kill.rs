@@ -6,7 +6,7 @@
 //! table by the emulator). MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED tune
 //! it; scripts/soak-kill runs many more trials.
 
-mod common;
+use crate::common;
 
 use common::{mirror_table_rows, server_table_rows};
 

@@ -5,7 +5,7 @@
 //! equal the server. MOORING_KILL_TRIALS (default 20) and MOORING_KILL_SEED
 //! tune it.
 
-mod common;
+use crate::common;
 
 use common::{mirror_rows, server_rows};
 

@@ -2,7 +2,7 @@
 //! updates and deletes; next links inside a delta; an expired token; a
 //! profile change; filtered tables kept current.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mooring_core::store::Store;

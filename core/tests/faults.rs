@@ -2,7 +2,7 @@
 //! connections, refused tokens. The sync must retry what is transient, end
 //! with a mirror equal to the server, and type what is not.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -6,7 +6,7 @@
 //! (read back equal, the server equal after upload); never a panic, and the
 //! mirror stays sound (`PRAGMA integrity_check`, other rows unchanged).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! and every table's sync state, delta links included), and the sync is
 //! retried and succeeds once the server behaves.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! each row filter kind, honest progress, resume after a failure, and the
 //! profile validated before any download.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mooring_core::Error;

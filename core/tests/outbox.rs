@@ -4,7 +4,7 @@
 //! (listed, retried, discarded), faults during upload, downloads that keep
 //! pending changes, restarts.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

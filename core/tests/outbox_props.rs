@@ -7,7 +7,7 @@
 //! (one full upload and a delta) the server and the mirror must both equal
 //! the model. MOORING_PROPTEST_CASES tunes the number of cases (default 32).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the scheduler's decisions and the status they produce. Intervals are
 //! shortened through `ScheduleConfig`, so nothing here sleeps for minutes.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! user, sign-out that refuses to drop pending changes and then wipes every
 //! file, and HTTPS only.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! mirror's tables, and watches over a join that fire when either table
 //! changes and not otherwise.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! that fire when sync changes their rows, and readers that work while a
 //! sync writes.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

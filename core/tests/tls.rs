@@ -4,7 +4,7 @@
 //! client was not given is refused before any request (and its token)
 //! leaves the device.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,11 +4,12 @@
 //!
 //! The fixtures in `tests/fixtures/upgrade/` were made by the release
 //! before each change of Mooring's own schema, with `make_fixtures` below
-//! (ignored: run it at that release, `cargo test --release --features
-//! mooring-ffi/bindgen --test upgrade -- --ignored make_fixtures`). Each later
+//! (ignored: run it at that release, `cargo test --workspace --release
+//! --features mooring-ffi/bindgen --test integration -- --ignored
+//! upgrade::make_fixtures`). Each later
 //! change of the internal schema adds the fixtures of the version before it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! column type a profile can keep. Against the emulator with a schema of
 //! its own that has one column of each type.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
