@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use mooring_core::remote::TokenFuture;
 use mooring_core::{
     AppManifest, Mooring, MooringConfig, Profile, ProfileSource, Secret, StatusHandle,
     store::WatchHandle,
@@ -21,12 +23,17 @@ use crate::runtime::{run, runtime};
 use crate::status::SyncStatus;
 use crate::value::{Row, SqlRows, Value, params_to_core, row_from_core, values_to_json};
 
-/// Implemented by the host (MSAL). Called from a Mooring thread, never the
-/// main thread; it may block while it refreshes. `force_refresh`: the last
-/// token was refused, get a new one (skip the cache).
+/// Implemented by the host (MSAL's `acquireTokenSilent`): a Kotlin
+/// `suspend fun`, a Swift `async` method. Waiting in it (for a refresh over
+/// the network) holds no Mooring thread, and Mooring asks for at most one
+/// refresh at a time, whatever number of requests met the refused token.
+/// `force_refresh`: the last token was refused, get a new one (skip the
+/// cache). No answer within 60 s counts as a failure (asked again at the
+/// next sync).
 #[uniffi::export(foreign)]
+#[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
-    fn token(&self, force_refresh: bool) -> Result<String, TokenError>;
+    async fn token(&self, force_refresh: bool) -> Result<String, TokenError>;
 }
 
 /// Gets the current status at once, then every change, in order, from one
@@ -99,6 +106,14 @@ pub struct AppConfig {
     /// CA that MDM installs), for sync and the connectivity probe alike.
     #[uniffi(default)]
     pub extra_roots_pem: Option<String>,
+    /// The OS's HTTP proxy (`http://host:port`, credentials as
+    /// `http://user:password@host:port`) for sync and the probe; loopback
+    /// never goes through it. Phones keep it in their settings, not in
+    /// environment variables: Android's `ConnectivityBridge.proxyUrl`, iOS's
+    /// `CFNetworkCopySystemProxySettings()` (ios/README.md). None: direct
+    /// (or the proxy variables where they are set).
+    #[uniffi(default)]
+    pub proxy_url: Option<String>,
 }
 
 /// Adapts the host's provider to core's trait; the token becomes a
@@ -106,12 +121,19 @@ pub struct AppConfig {
 struct HostTokens(Arc<dyn TokenProvider>);
 
 impl mooring_core::TokenProvider for HostTokens {
-    fn token(&self, force_refresh: bool) -> Result<Secret, String> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.token(force_refresh))) {
-            Ok(Ok(t)) => Ok(Secret::new(t)),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the token provider panicked".into()),
-        }
+    fn token(&self, force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            // A Rust implementation (tests) could panic; a foreign one
+            // throws, which uniffi turns into `TokenError`.
+            match AssertUnwindSafe(self.0.token(force_refresh))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(t)) => Ok(Secret::new(t)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the token provider panicked".into()),
+            }
+        })
     }
 }
 
@@ -170,6 +192,7 @@ impl AppConfig {
         if let Some(pem) = self.extra_roots_pem {
             c.remote.extra_roots_pem = pem.into_bytes();
         }
+        c.remote.proxy_url = self.proxy_url.map(Secret::new);
         Ok(c)
     }
 }

@@ -18,8 +18,9 @@ const PROFILE: &str = r#"{"tables":[
   {"name":"contacts","columns":["lastname","parentcustomerid"],"rows":"all"}]}"#;
 
 struct Tokens(String);
+#[async_trait::async_trait]
 impl TokenProvider for Tokens {
-    fn token(&self, _force_refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, _force_refresh: bool) -> Result<String, TokenError> {
         Ok(self.0.clone())
     }
 }
@@ -67,6 +68,7 @@ fn config(server_url: String, dir: &std::path::Path) -> AppConfig {
         retry_cap_ms: Some(1000),
         page_size: None,
         extra_roots_pem: None,
+        proxy_url: None,
     }
 }
 

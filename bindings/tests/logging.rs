@@ -18,8 +18,9 @@ const MARKER: &str = "Sink Marker Harbour 0451";
 const PHONE: &str = "555-0451-9";
 
 struct Tokens;
+#[async_trait::async_trait]
 impl TokenProvider for Tokens {
-    fn token(&self, _force_refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, _force_refresh: bool) -> Result<String, TokenError> {
         Ok(TOKEN.into())
     }
 }
@@ -88,6 +89,7 @@ async fn records_reach_the_hosts_sink_without_tokens_or_values_until_it_is_clear
         retry_cap_ms: Some(1000),
         page_size: Some(10),
         extra_roots_pem: None,
+        proxy_url: None,
     };
     let app = MooringApp::open(config, Arc::new(Tokens)).await.unwrap();
     until(&app, "connected", |icon, _| icon == SyncIcon::Connected).await;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mooring_core::remote::TokenProvider;
+use mooring_core::remote::{TokenFuture, TokenProvider};
 use mooring_core::status::{Activity, Connectivity};
 use mooring_core::{
     Icon, Mooring, MooringConfig, Profile, Query, ScheduleConfig, Secret, SyncStatus,
@@ -85,11 +85,13 @@ struct DemoTokens {
 }
 
 impl TokenProvider for DemoTokens {
-    fn token(&self, _force_refresh: bool) -> Result<Secret, String> {
-        self.current
-            .lock()
-            .map(|t| Secret::new(t.clone()))
-            .map_err(|_| "token lock poisoned".to_string())
+    fn token(&self, _force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            self.current
+                .lock()
+                .map(|t| Secret::new(t.clone()))
+                .map_err(|_| "token lock poisoned".to_string())
+        })
     }
 }
 

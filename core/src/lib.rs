@@ -22,7 +22,7 @@ pub use error::{Error, KeyProblem, Result};
 pub use mooring::{Mooring, MooringConfig, database_path};
 pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use profile::{AppManifest, Profile, Rows};
-pub use remote::{Remote, RemoteConfig, StaticToken, TokenProvider};
+pub use remote::{Remote, RemoteConfig, StaticToken, TokenFuture, TokenProvider};
 pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
 pub use secret::Secret;
 pub use status::{Icon, SyncStatus};

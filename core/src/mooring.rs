@@ -196,7 +196,6 @@ impl Mooring {
             cfg: config.schedule.clone(),
             source: Source {
                 remote,
-                tokens: config.tokens.clone(),
                 store: store.clone(),
                 profile: config.profile.clone(),
                 writes: writes.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use common::*;
-use mooring_core::remote::TokenProvider;
+use mooring_core::remote::{TokenFuture, TokenProvider};
 use mooring_core::{Error, Progress, ProgressFn, Secret};
 
 const PROFILE: &str = r#"{"tables":[{"name":"accounts","columns":["name","telephone1","revenue"],"rows":"all"},
@@ -109,13 +109,15 @@ struct Rotating {
 }
 
 impl TokenProvider for Rotating {
-    fn token(&self, force_refresh: bool) -> Result<Secret, String> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if force_refresh {
-            self.refreshes.fetch_add(1, Ordering::SeqCst);
-        }
-        let good = force_refresh && self.good_after_refresh;
-        Ok(Secret::new(if good { TOKEN } else { "stale-token" }))
+    fn token(&self, force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if force_refresh {
+                self.refreshes.fetch_add(1, Ordering::SeqCst);
+            }
+            let good = force_refresh && self.good_after_refresh;
+            Ok(Secret::new(if good { TOKEN } else { "stale-token" }))
+        })
     }
 }
 
@@ -160,5 +162,48 @@ async fn a_refused_token_is_refreshed_once_then_reported() {
     assert!(
         !format!("{e} {e:?}").contains("stale-token"),
         "no token in errors"
+    );
+}
+
+/// A host whose cached token has expired: it hands out the stale one until
+/// asked to refresh, and a refresh takes a while (MSAL over the network).
+struct Expired {
+    fresh: AtomicBool,
+    refreshes: AtomicU32,
+}
+
+impl TokenProvider for Expired {
+    fn token(&self, force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            if force_refresh {
+                self.refreshes.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                self.fresh.store(true, Ordering::SeqCst);
+            }
+            Ok(Secret::new(if self.fresh.load(Ordering::SeqCst) {
+                TOKEN
+            } else {
+                "expired-token"
+            }))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_requests_meeting_an_expired_token_ask_for_one_refresh() {
+    let env = env(5).await;
+    let host = Arc::new(Expired {
+        fresh: false.into(),
+        refreshes: 0.into(),
+    });
+    let remote = env.remote_with(50, host.clone());
+    let answers = futures_util::future::join_all((0..8).map(|_| remote.who_am_i())).await;
+    for a in answers {
+        a.expect("every request goes through with the refreshed token");
+    }
+    assert_eq!(
+        host.refreshes.load(Ordering::SeqCst),
+        1,
+        "eight requests refused together, one refresh"
     );
 }

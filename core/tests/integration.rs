@@ -9,6 +9,7 @@ mod hostile_server;
 mod initial;
 mod outbox;
 mod outbox_props;
+mod proxy;
 mod scheduler;
 mod security;
 mod sql;

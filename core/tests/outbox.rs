@@ -5,6 +5,7 @@
 //! pending changes, restarts.
 
 use crate::common;
+use mooring_core::remote::TokenFuture;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -728,13 +729,19 @@ struct Expiring {
 }
 
 impl mooring_core::TokenProvider for Expiring {
-    fn token(&self, force_refresh: bool) -> Result<mooring_core::Secret, String> {
-        if force_refresh {
-            self.refreshed
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        let fresh = self.refreshed.load(std::sync::atomic::Ordering::SeqCst) > 0;
-        Ok(if fresh { TOKEN } else { "expired" }.into())
+    fn token(&self, force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            if force_refresh {
+                self.refreshed
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let fresh = self.refreshed.load(std::sync::atomic::Ordering::SeqCst) > 0;
+            Ok(mooring_core::Secret::from(if fresh {
+                TOKEN
+            } else {
+                "expired"
+            }))
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{TOKEN, all, assert_mirror, env, env_with};
-use mooring_core::remote::TokenProvider;
+use mooring_core::remote::{TokenFuture, TokenProvider};
 use mooring_core::status::{CanvasSync, Connectivity, UnreachableReason};
 use mooring_core::{
     Error, Icon, Mooring, MooringConfig, Profile, ScheduleConfig, Secret, StaticToken, SyncStatus,
@@ -235,8 +235,8 @@ async fn first_launch_offline_says_the_first_sync_needs_a_connection() {
 struct Switch(Mutex<String>);
 
 impl TokenProvider for Switch {
-    fn token(&self, _force_refresh: bool) -> Result<Secret, String> {
-        Ok(Secret::new(self.0.lock().unwrap().clone()))
+    fn token(&self, _force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move { Ok(Secret::new(self.0.lock().unwrap().clone())) })
     }
 }
 

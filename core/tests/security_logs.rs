@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{TOKEN, env};
-use mooring_core::remote::TokenProvider;
+use mooring_core::remote::{TokenFuture, TokenProvider};
 use mooring_core::{
     Mooring, MooringConfig, Profile, Remote, RemoteConfig, ScheduleConfig, Secret, Store,
 };
@@ -60,15 +60,17 @@ impl Rotating {
 }
 
 impl TokenProvider for Rotating {
-    fn token(&self, force_refresh: bool) -> Result<Secret, String> {
-        if force_refresh {
-            self.fresh.store(true, Ordering::SeqCst);
-        }
-        Ok(Secret::new(if self.fresh.load(Ordering::SeqCst) {
-            TOKEN
-        } else {
-            STALE
-        }))
+    fn token(&self, force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move {
+            if force_refresh {
+                self.fresh.store(true, Ordering::SeqCst);
+            }
+            Ok(Secret::new(if self.fresh.load(Ordering::SeqCst) {
+                TOKEN
+            } else {
+                STALE
+            }))
+        })
     }
 }
 
@@ -76,8 +78,8 @@ impl TokenProvider for Rotating {
 struct AlwaysStale;
 
 impl TokenProvider for AlwaysStale {
-    fn token(&self, _force_refresh: bool) -> Result<Secret, String> {
-        Ok(Secret::new(STALE))
+    fn token(&self, _force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(async move { Ok(Secret::new(STALE)) })
     }
 }
 

@@ -95,6 +95,11 @@ pub struct Config {
     /// and HTTP/1.1 by ALPN as Dataverse does. Plain HTTP/1.1 (and h2c)
     /// otherwise.
     pub tls: bool,
+    /// The host name its links (`@odata.nextLink`, delta links) carry, as
+    /// Dataverse's carry its own (`org.crm.dynamics.com`): an emulator
+    /// reached by another name (through a proxy, a DNS entry) names itself
+    /// so. Default: 127.0.0.1.
+    pub public_host: Option<String>,
 }
 
 /// The certificate authority that signed the emulator's test certificate.
@@ -120,6 +125,7 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             compression: true,
             tls: false,
+            public_host: None,
         }
     }
 }
@@ -370,8 +376,9 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         schema,
         db: Mutex::new(db),
         base_url: format!(
-            "{}://127.0.0.1:{port}/api/data/v9.2/",
-            if config.tls { "https" } else { "http" }
+            "{}://{}:{port}/api/data/v9.2/",
+            if config.tls { "https" } else { "http" },
+            config.public_host.as_deref().unwrap_or("127.0.0.1")
         ),
         tls: config.tls,
         users,

@@ -57,6 +57,10 @@ struct Args {
     /// devserver/tls/ (trust devserver/tls/test-ca.pem in the client).
     #[arg(long)]
     tls: bool,
+    /// The host name its links carry (default 127.0.0.1): the name clients
+    /// reach it by, through a proxy or a DNS entry.
+    #[arg(long)]
+    public_host: Option<String>,
     /// Print the built-in sample schema and exit.
     #[arg(long)]
     print_schema: bool,
@@ -110,6 +114,7 @@ async fn main() -> std::process::ExitCode {
         request_budget: args.request_budget,
         max_concurrent: args.max_concurrent,
         compression: !args.no_compression,
+        public_host: args.public_host,
         ..Default::default()
     };
     let server = match mooring_devserver::start(config).await {

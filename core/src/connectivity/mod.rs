@@ -5,14 +5,13 @@
 //! route, captive portal), token rejected, throttled. The classification is
 //! a pure function of the answer (`classify`), tested without sockets.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::remote::TokenProvider;
+use crate::remote::Tokens;
 use crate::status::{Connectivity, UnreachableReason};
 
 /// What one probe request produced, before classification.
@@ -96,7 +95,7 @@ fn who_am_i_user(body: &[u8]) -> Option<String> {
 pub struct Prober {
     http: reqwest::Client,
     url: String,
-    tokens: Arc<dyn TokenProvider>,
+    tokens: Tokens,
 }
 
 /// Bodies longer than this are not WhoAmI; reading them all wastes data.
@@ -107,18 +106,19 @@ impl Prober {
     /// `Remote::base_url` gives it).
     pub fn new(
         base_url: &str,
-        tokens: Arc<dyn TokenProvider>,
+        tokens: Tokens,
         timeout: Duration,
-        extra_roots_pem: &[u8],
+        network: &crate::remote::RemoteConfig,
     ) -> Result<Prober> {
         let builder = reqwest::Client::builder()
             .connect_timeout(timeout)
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(1);
-        // The same roots as the sync client: a company CA trusted there is
-        // trusted here, or the probe would call its server unreachable.
-        let http = crate::remote::with_roots(builder, extra_roots_pem)?
+        // The same roots and proxy as the sync client: a company CA or proxy
+        // that works there works here, or the probe would call its server
+        // unreachable.
+        let http = crate::remote::with_network(builder, network)?
             .build()
             .map_err(|e| Error::Network(format!("cannot build the probe's HTTP client: {e}")))?;
         Ok(Prober {
@@ -136,13 +136,13 @@ impl Prober {
     /// One probe, and the signed-in user's `UserId` (lowercase) when the
     /// server answered WhoAmI.
     pub async fn probe_user(&self) -> (Connectivity, Option<String>) {
-        let mut answer = self.ask(false).await;
+        let (mut answer, generation) = self.ask(None).await;
         let mut verdict = classify(&answer);
         if matches!(&answer, Answer::Http { status: 401, .. })
             && verdict == Connectivity::AuthRejected
         {
             debug!("probe: 401, asking the host for a fresh token");
-            answer = self.ask(true).await;
+            answer = self.ask(Some(generation)).await.0;
             verdict = classify(&answer);
         }
         let user = match (&verdict, &answer) {
@@ -152,11 +152,21 @@ impl Prober {
         (verdict, user)
     }
 
-    async fn ask(&self, force_refresh: bool) -> Answer {
-        let token = match self.tokens.token(force_refresh) {
-            Ok(t) => t,
-            Err(_) => return Answer::NoToken,
+    /// WhoAmI with the current token, or with a fresh one after a token of
+    /// generation `refused` was refused; the generation of the token sent.
+    async fn ask(&self, refused: Option<u64>) -> (Answer, u64) {
+        let got = match refused {
+            Some(seen) => self.tokens.refresh(seen).await,
+            None => self.tokens.get().await,
         };
+        let (generation, token) = match got {
+            Ok(t) => t,
+            Err(_) => return (Answer::NoToken, 0),
+        };
+        (self.send(&token).await, generation)
+    }
+
+    async fn send(&self, token: &crate::secret::Secret) -> Answer {
         let sent = self
             .http
             .get(&self.url)

@@ -5,11 +5,13 @@
 
 mod metadata;
 mod page;
+mod tokens;
 mod wire;
 
 pub use crate::value::RowData;
 pub use metadata::WhoAmI;
 pub use page::{Page, PageError, PageShape, context_entity_set, parse_page, read_page};
+pub use tokens::{TOKEN_TIMEOUT, TokenFuture, TokenProvider, Tokens};
 pub use wire::{ACCEPT_ENCODING, BodyDecoder, DecodeError};
 
 use std::sync::Arc;
@@ -22,18 +24,12 @@ use tracing::{debug, warn};
 use crate::error::{EXPIRED_VERSION_STAMP, Error, ODataError, Result};
 use crate::secret::Secret;
 
-/// Implemented by the host app (MSAL on the phone, a fixed token in the
-/// CLI). `force_refresh`: the last token was refused, get a new one.
-pub trait TokenProvider: Send + Sync {
-    fn token(&self, force_refresh: bool) -> std::result::Result<Secret, String>;
-}
-
 /// A token that never changes (CLI, tests).
 pub struct StaticToken(pub Secret);
 
 impl TokenProvider for StaticToken {
-    fn token(&self, _force_refresh: bool) -> std::result::Result<Secret, String> {
-        Ok(self.0.clone())
+    fn token(&self, _force_refresh: bool) -> TokenFuture<'_> {
+        Box::pin(std::future::ready(Ok(self.0.clone())))
     }
 }
 
@@ -84,6 +80,17 @@ pub struct RemoteConfig {
     /// PEM certificates trusted as roots beside the built-in ones (a
     /// company's CA, the emulator's test CA). Empty: the built-in roots only.
     pub extra_roots_pem: Vec<u8>,
+    /// The host's HTTP proxy (`http://host:port`, or
+    /// `http://user:password@host:port`: a `Secret`, as it may carry a
+    /// password), for the sync client and the connectivity probe alike;
+    /// HTTPS goes through it with CONNECT. Loopback hosts (`localhost`,
+    /// 127.0.0.0/8, `::1`) never go through it. Phones have no proxy
+    /// variables: the shells pass the OS's setting (Android's
+    /// `ConnectivityManager.getDefaultProxy()`, iOS's
+    /// `CFNetworkCopySystemProxySettings()`). None: the `HTTPS_PROXY`,
+    /// `HTTP_PROXY` and `NO_PROXY` variables where they are set (desktops,
+    /// CI), else direct.
+    pub proxy_url: Option<Secret>,
 }
 
 impl RemoteConfig {
@@ -102,6 +109,7 @@ impl RemoteConfig {
             max_retry_after: Duration::from_secs(600),
             requests: RequestCount::default(),
             extra_roots_pem: Vec::new(),
+            proxy_url: None,
         }
     }
 }
@@ -149,7 +157,7 @@ pub struct Remote {
     /// Scheme, host and port of the environment: the only origin the token
     /// is ever sent to.
     origin: reqwest::Url,
-    tokens: Arc<dyn TokenProvider>,
+    tokens: Tokens,
     cfg: RemoteConfig,
     /// 429 answers seen by this client and its clones (the sync lowers its
     /// parallelism on them).
@@ -167,7 +175,7 @@ impl Remote {
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             .pool_max_idle_per_host(cfg.concurrency.clamp(4, 64) as usize);
-        builder = with_roots(builder, &cfg.extra_roots_pem)?;
+        builder = with_network(builder, &cfg)?;
         let http = builder
             .build()
             .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
@@ -175,10 +183,16 @@ impl Remote {
             http,
             base,
             origin,
-            tokens,
+            tokens: Tokens::new(tokens),
             cfg,
             throttled: Arc::default(),
         })
+    }
+
+    /// The host's tokens as this client asks for them: the connectivity
+    /// probe shares them, so a refresh is never asked for twice at once.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
     }
 
     /// Tables to download at once.
@@ -191,9 +205,10 @@ impl Remote {
         self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The PEM roots trusted beside the built-in ones.
-    pub(crate) fn extra_roots_pem(&self) -> &[u8] {
-        &self.cfg.extra_roots_pem
+    /// The settings this client was made with (the probe takes its roots
+    /// and proxy from them).
+    pub(crate) fn config(&self) -> &RemoteConfig {
+        &self.cfg
     }
 
     /// `<server>/api/data/v9.2/`.
@@ -244,8 +259,16 @@ impl Remote {
         let mut retries = 0u32;
         let mut throttled = 0u32;
         let mut refreshed = false;
+        // The generation of a token the server just refused: the next
+        // attempt asks for a refresh (shared with any other request that
+        // met the same refusal).
+        let mut refused: Option<u64> = None;
         loop {
-            let token = self.tokens.token(refreshed).map_err(Error::TokenProvider)?;
+            let (generation, token) = match refused.take() {
+                Some(seen) => self.tokens.refresh(seen).await,
+                None => self.tokens.get().await,
+            }
+            .map_err(Error::TokenProvider)?;
             let mut req = self
                 .http
                 .request(method.clone(), url)
@@ -335,6 +358,7 @@ impl Remote {
                 StatusCode::UNAUTHORIZED if !refreshed => {
                     debug!(%what, "401: asking the host for a fresh token");
                     refreshed = true;
+                    refused = Some(generation);
                 }
                 StatusCode::UNAUTHORIZED => {
                     let msg = odata
@@ -466,13 +490,41 @@ impl Remote {
     }
 }
 
-/// `builder` trusting the PEM roots of `pem` beside the built-in ones
-/// (empty: none added). Shared by the sync client and the probe, so both
-/// trust the same servers.
-pub(crate) fn with_roots(
-    mut builder: reqwest::ClientBuilder,
-    pem: &[u8],
+/// `builder` with the network settings of `cfg`: its extra roots and its
+/// proxy. Shared by the sync client and the probe, so both trust the same
+/// servers and take the same way to them.
+pub(crate) fn with_network(
+    builder: reqwest::ClientBuilder,
+    cfg: &RemoteConfig,
 ) -> Result<reqwest::ClientBuilder> {
+    with_proxy(
+        with_roots(builder, &cfg.extra_roots_pem)?,
+        cfg.proxy_url.as_ref(),
+    )
+}
+
+/// Loopback hosts: never proxied (an emulator, a local relay).
+const NO_PROXY: &str = "localhost,127.0.0.0/8,::1";
+
+/// `builder` sending every request through `proxy` but to loopback. Setting
+/// a proxy turns off reqwest's use of the proxy environment variables.
+fn with_proxy(
+    builder: reqwest::ClientBuilder,
+    proxy: Option<&Secret>,
+) -> Result<reqwest::ClientBuilder> {
+    let Some(url) = proxy else {
+        return Ok(builder);
+    };
+    // Not the URL in the message: it may carry the proxy's password.
+    let proxy = reqwest::Proxy::all(url.expose())
+        .map_err(|_| Error::Profile("the proxy is not a URL like http://host:port".into()))?
+        .no_proxy(reqwest::NoProxy::from_string(NO_PROXY));
+    Ok(builder.proxy(proxy))
+}
+
+/// `builder` trusting the PEM roots of `pem` beside the built-in ones
+/// (empty: none added).
+fn with_roots(mut builder: reqwest::ClientBuilder, pem: &[u8]) -> Result<reqwest::ClientBuilder> {
     if pem.is_empty() {
         return Ok(builder);
     }

@@ -31,7 +31,7 @@ use crate::connectivity::Prober;
 use crate::error::Result;
 use crate::outbox::OutboxSlot;
 use crate::profile::{AppManifest, Profile};
-use crate::remote::{Remote, TokenProvider};
+use crate::remote::Remote;
 use crate::store::Store;
 
 /// What the jobs need to prepare a sync engine when the server answers.
@@ -39,7 +39,6 @@ pub(crate) struct Source {
     /// The one Web API client of the app: every job (and the outbox) uses
     /// clones of it, which share one connection pool.
     pub remote: Remote,
-    pub tokens: Arc<dyn TokenProvider>,
     pub store: Store,
     pub profile: ProfileSource,
     /// The app's outbox: uploaded by the jobs, installed by the first
@@ -68,9 +67,9 @@ pub(crate) fn spawn(
     let base = parts.source.remote.base_url().to_string();
     let prober = Prober::new(
         &base,
-        parts.source.tokens.clone(),
+        parts.source.remote.tokens().clone(),
         parts.cfg.probe_timeout,
-        parts.source.remote.extra_roots_pem(),
+        parts.source.remote.config(),
     )?;
     let (tx, rx) = mpsc::unbounded_channel();
     let runner = runner::Runner::new(

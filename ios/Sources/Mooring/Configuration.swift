@@ -50,13 +50,19 @@ public struct Configuration: Sendable {
     /// that MDM installs), for sync and the probe alike; an untrusted server
     /// throws `.Tls`, never retried.
     public var extraRootsPEM: String?
+    /// The system's HTTP proxy (`http://host:port`) for sync and the probe;
+    /// loopback never goes through it. iOS keeps it in its settings, not in
+    /// environment variables: read `CFNetworkCopySystemProxySettings()`
+    /// (ios/README.md shows how). Read at open.
+    public var proxyURL: String?
 
     public init(
         serverURL: String, dataDirectory: URL, account: String, schema: Schema,
         hostOnline: Bool = true, metered: Bool = false, wifiOnly: Bool = false,
-        tuning: Tuning = Tuning(), extraRootsPEM: String? = nil
+        tuning: Tuning = Tuning(), extraRootsPEM: String? = nil, proxyURL: String? = nil
     ) {
         self.extraRootsPEM = extraRootsPEM
+        self.proxyURL = proxyURL
         self.serverURL = serverURL
         self.dataDirectory = dataDirectory
         self.account = account
@@ -100,7 +106,8 @@ public struct Configuration: Sendable {
             retryBaseMs: tuning.retryBaseMs,
             retryCapMs: tuning.retryCapMs,
             pageSize: tuning.pageSize,
-            extraRootsPem: extraRootsPEM
+            extraRootsPem: extraRootsPEM,
+            proxyUrl: proxyURL
         )
     }
 }
@@ -139,15 +146,15 @@ public protocol EncryptionKeyProvider: Sendable {
 
 /// Adapts a closure to the generated `TokenProvider`.
 final class ClosureTokenProvider: TokenProvider {
-    let body: @Sendable (Bool) throws -> String
+    let body: @Sendable (Bool) async throws -> String
 
-    init(_ body: @escaping @Sendable (Bool) throws -> String) {
+    init(_ body: @escaping @Sendable (Bool) async throws -> String) {
         self.body = body
     }
 
-    func token(forceRefresh: Bool) throws -> String {
+    func token(forceRefresh: Bool) async throws -> String {
         do {
-            return try body(forceRefresh)
+            return try await body(forceRefresh)
         } catch let error as TokenError {
             throw error
         } catch {

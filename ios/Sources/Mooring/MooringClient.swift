@@ -19,13 +19,15 @@ public final class MooringClient: Sendable {
     /// offline. `encryption` has no default on purpose: pass a key (or a
     /// provider such as `KeychainKeyProvider`) or opt out explicitly with
     /// `.unencrypted`.
-    /// `tokens` is called on a Mooring thread, never the main thread, and
-    /// may block while MSAL refreshes; `forceRefresh` means the last token
-    /// was refused.
+    /// `tokens` is async, as MSAL's `acquireTokenSilent` is: awaiting a
+    /// refresh holds no thread, and every other call goes on meanwhile.
+    /// `forceRefresh` means the last token was refused; Mooring asks for
+    /// one refresh at a time, and gives up on an answer that takes over
+    /// 60 s (asking again at the next sync). A synchronous closure works too.
     public static func open(
         _ configuration: Configuration,
         encryption: Encryption,
-        tokens: @escaping @Sendable (_ forceRefresh: Bool) throws -> String
+        tokens: @escaping @Sendable (_ forceRefresh: Bool) async throws -> String
     ) async throws(MooringError) -> MooringClient {
         try await open(configuration, encryption: encryption, tokenProvider: ClosureTokenProvider(tokens))
     }

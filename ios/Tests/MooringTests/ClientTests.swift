@@ -390,5 +390,57 @@ struct ClientTests {
             }
         }
     }
+
+    @Test func anAsyncTokenProviderRefreshesOnceWhileReadsAndWritesGoOn() async throws {
+        let emulator = try Emulator(seedRows: 20)
+        let gate = RefreshGate()
+        let token = emulator.token
+        let client = try await MooringClient.open(
+            testConfiguration(emulator, dir: try temporaryDirectory()),
+            encryption: .key("swift-test-key"),
+            tokens: { force in
+                if force { await gate.refresh() }  // MSAL over a slow network
+                return token
+            })
+        _ = try await withTimeout(60) { try await client.awaitFirstSync() }
+        await gate.close()
+        _ = try await emulator.admin("POST", "revoke-token", ["on": true])
+        let first = try await client.create("accounts", values: ["name": text("Swift during refresh 1")])
+        try await eventually("the upload met the revoked token and asked for a refresh") {
+            await gate.refreshes == 1
+        }
+        // The provider is suspended in its refresh: every local call answers meanwhile.
+        let second = try await client.create("accounts", values: ["name": text("Swift during refresh 2")])
+        #expect(try await client.get("accounts", id: first)?["name"] == text("Swift during refresh 1"))
+        #expect(try await client.pendingCount() == 2)
+
+        _ = try await emulator.admin("POST", "revoke-token", ["on": false])
+        await gate.open()
+        try await withTimeout(30) { try await client.uploadNow() }
+        let ids = try await emulator.rows("accounts").compactMap { ($0["accountid"] as? String)?.lowercased() }
+        #expect(ids.contains(first.lowercased()) && ids.contains(second.lowercased()))
+        #expect(await gate.refreshes == 1, "one refresh for every request that met the refused token")
+        await client.close()
+    }
+}
+
+/// A token refresh that finishes when the test says (MSAL over a slow network).
+actor RefreshGate {
+    private(set) var refreshes = 0
+    private var closed = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func close() { closed = true }
+
+    func open() {
+        closed = false
+        for c in waiting { c.resume() }
+        waiting = []
+    }
+
+    func refresh() async {
+        refreshes += 1
+        if closed { await withCheckedContinuation { waiting.append($0) } }
+    }
 }
 #endif

@@ -21,6 +21,7 @@ import dev.mooring.ui.model.initialSyncModel
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicReference
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNotNull
@@ -28,6 +29,7 @@ import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -99,6 +101,44 @@ class ApiTests {
             app.close()
             assertEquals(0, app.liveListeners, "the state's listener released by close")
             assertFailsWith<MooringException.Closed>("awaitFirstSync after close") { app.awaitFirstSync() }
+        }
+    }
+
+    @Test
+    fun `async token provider - while MSAL refreshes, reads and writes go on, then one refresh serves every request`() = runTest(timeout = 90.seconds) {
+        Emulator(SEED_ROWS).use { emu ->
+            val refreshes = AtomicInteger()
+            val gate = AtomicReference(CompletableDeferred(Unit)) // open: the first sync needs no refresh
+            val tokens = AccessTokenProvider { force ->
+                if (force) {
+                    refreshes.incrementAndGet()
+                    gate.get().await() // a refresh over the network, as long as the test wants
+                }
+                emu.token
+            }
+            openApp(emu, dir, tokens = tokens).use { app ->
+                app.awaitFirstSync()
+                gate.set(CompletableDeferred())
+                emu.admin("POST", "revoke-token", """{"on": true}""")
+                val first = app.create("accounts", mapOf("name" to "KT during refresh 1"))
+                eventually("the upload met the revoked token and asked for a refresh", state = { refreshes.get() }) {
+                    refreshes.get() == 1
+                }
+                // The provider is suspended in its refresh: every local call answers meanwhile.
+                val second = app.create("accounts", mapOf("name" to "KT during refresh 2"))
+                assertEquals("KT during refresh 1", app.get("accounts", first)?.text("name"), "a read")
+                assertEquals(2, app.sql("SELECT name FROM accounts WHERE name LIKE ?", "KT during refresh%").rows.size, "a SQL read")
+                assertEquals(2L, app.pendingCount(), "both writes wait in the outbox")
+                assertNull(emu.serverRow("accounts", first), "nothing uploaded without a token")
+
+                emu.admin("POST", "revoke-token", """{"on": false}""")
+                gate.get().complete(Unit)
+                app.uploadNow()
+                for (id in listOf(first, second)) {
+                    assertNotNull(emu.serverRow("accounts", id), "$id uploaded after the refresh")
+                }
+                assertEquals(1, refreshes.get(), "one refresh for every request that met the refused token")
+            }
         }
     }
 

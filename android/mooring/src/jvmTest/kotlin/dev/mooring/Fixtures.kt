@@ -38,12 +38,13 @@ suspend fun openApp(
     dir: File,
     key: EncryptionKeyProvider? = null,
     options: MooringOptions = testOptions,
+    tokens: AccessTokenProvider = AccessTokenProvider { emu.token },
 ) = Mooring.open(
     serverUrl = emu.rootUrl,
     dataDir = dir,
     account = ACCOUNT,
     profile = OfflineProfile.profile(PROFILE),
-    tokens = { emu.token },
+    tokens = tokens,
     encryptionKey = key,
     options = options,
 )

@@ -41,13 +41,17 @@ class OfflineProfile private constructor(
 }
 
 /**
- * The host's access tokens (MSAL). Called on a Mooring thread, never the main
- * thread; it may block while it refreshes. [forceRefresh]: the last token was
- * refused, skip the cache. Throw to say "no token" (the status shows "Sign in
- * again"); the exception's message is not passed on, so it cannot leak a token.
+ * The host's access tokens: a `suspend fun`, as MSAL's `acquireTokenSilent`
+ * is, so waiting for a refresh holds no thread. It runs on
+ * `Dispatchers.Default`; wrap blocking calls in `withContext(Dispatchers.IO)`.
+ * [forceRefresh]: the last token was refused, skip the cache; Mooring asks for
+ * one refresh at a time however many requests met the refused token, and
+ * gives up on an answer that takes over 60 s (asking again at the next sync).
+ * Throw to say "no token" (the status shows "Sign in again"); the exception's
+ * message is not passed on, so it cannot leak a token.
  */
 fun interface AccessTokenProvider {
-    fun token(forceRefresh: Boolean): String
+    suspend fun token(forceRefresh: Boolean): String
 }
 
 /**
@@ -84,4 +88,11 @@ data class MooringOptions(
      * server is `MooringException.Tls`, never retried.
      */
     val extraRootsPem: String? = null,
+    /**
+     * The OS's HTTP proxy (`http://host:port`; credentials as
+     * `http://user:password@host:port`) for sync and the probe; loopback never
+     * goes through it. Android keeps it in its settings, not in environment
+     * variables: pass `ConnectivityBridge.proxyUrl(context)`. Read at open.
+     */
+    val proxyUrl: String? = null,
 )

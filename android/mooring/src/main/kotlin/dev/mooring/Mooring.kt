@@ -78,6 +78,7 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
                 retryCapMs = options.retryCap?.inWholeMilliseconds?.toULong(),
                 pageSize = options.pageSize?.toUInt(),
                 extraRootsPem = options.extraRootsPem,
+                proxyUrl = options.proxyUrl,
             )
             return Mooring(MooringApp.open(config, TokenAdapter(tokens)))
         }
@@ -344,8 +345,10 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
 
     /** The host's provider as the generated trait; its exceptions become a reason without their message. */
     private class TokenAdapter(private val inner: AccessTokenProvider) : TokenProvider {
-        override fun token(forceRefresh: Boolean): String = try {
+        override suspend fun token(forceRefresh: Boolean): String = try {
             inner.token(forceRefresh)
+        } catch (e: CancellationException) {
+            throw e // Rust dropped the request (closed, cancelled): not a failure to report
         } catch (e: Exception) {
             throw TokenException.Failed("the host's token provider threw ${e::class.simpleName}")
         }

@@ -8,6 +8,8 @@ import android.content.Context
 import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
+import android.net.ProxyInfo
+import android.net.Uri
 import dev.mooring.Mooring
 
 class ConnectivityBridge(context: Context, private val mooring: Mooring) : AutoCloseable {
@@ -16,6 +18,20 @@ class ConnectivityBridge(context: Context, private val mooring: Mooring) : AutoC
         fun current(context: Context): Pair<Boolean, Boolean> {
             val cm = connectivityManager(context)
             return state(cm.getNetworkCapabilities(cm.activeNetwork))
+        }
+
+        /**
+         * The OS's HTTP proxy (Wi-Fi settings, a VPN's, or MDM's global proxy)
+         * as `MooringOptions(proxyUrl = ...)` takes it; null for none, and for
+         * a PAC file (not supported: it needs a JavaScript engine).
+         */
+        fun proxyUrl(context: Context): String? = proxyUrl(connectivityManager(context).defaultProxy)
+
+        internal fun proxyUrl(proxy: ProxyInfo?): String? {
+            if (proxy == null || proxy.pacFileUrl != Uri.EMPTY) return null
+            val host = proxy.host?.takeIf { it.isNotEmpty() } ?: return null
+            if (proxy.port !in 1..65535) return null
+            return if (':' in host) "http://[$host]:${proxy.port}" else "http://$host:${proxy.port}"
         }
 
         // getSystemService is @Nullable; every phone has this one.

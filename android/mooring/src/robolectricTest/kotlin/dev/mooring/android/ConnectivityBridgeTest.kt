@@ -9,6 +9,8 @@ import android.net.ConnectivityManager
 import android.net.NetworkCapabilities
 import android.net.NetworkCapabilities.NET_CAPABILITY_INTERNET
 import android.net.NetworkCapabilities.NET_CAPABILITY_NOT_METERED
+import android.net.ProxyInfo
+import android.net.Uri
 import dev.mooring.Emulator
 import dev.mooring.Mooring
 import dev.mooring.ffi.Connectivity
@@ -65,6 +67,15 @@ class ConnectivityBridgeTest {
         assertEquals(true to true, ConnectivityBridge.current(context), "cellular-like: online, metered")
         setDefaultNetwork(caps(internet = false, unmetered = true))
         assertEquals(false, ConnectivityBridge.current(context).first, "no internet capability: offline")
+    }
+
+    @Test
+    fun `proxyUrl gives the OS's proxy as a URL, none for direct or PAC`() {
+        assertEquals("http://proxy.corp.example:3128", ConnectivityBridge.proxyUrl(ProxyInfo.buildDirectProxy("proxy.corp.example", 3128)))
+        assertEquals("http://[fd00::8]:8080", ConnectivityBridge.proxyUrl(ProxyInfo.buildDirectProxy("fd00::8", 8080)))
+        assertEquals(null, ConnectivityBridge.proxyUrl(null as ProxyInfo?), "no proxy: direct")
+        assertEquals(null, ConnectivityBridge.proxyUrl(ProxyInfo.buildPacProxy(Uri.parse("http://wpad.corp/wpad.dat"))), "PAC is not supported")
+        assertEquals(null, ConnectivityBridge.proxyUrl(context), "Robolectric's network has no proxy")
     }
 
     @Test
