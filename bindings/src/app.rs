@@ -298,11 +298,64 @@ pub struct PendingChangeInfo {
     pub queued_at_ms: i64,
     /// Sent in an upload the server has not answered yet; it goes again.
     pub in_flight: bool,
+    /// Why it has not reached the server yet.
+    pub waiting: UploadWait,
 }
 
-impl From<mooring_core::store::PendingChange> for PendingChangeInfo {
-    fn from(c: mooring_core::store::PendingChange) -> Self {
+/// Why pending changes wait (core's `UploadWait`): every change for the
+/// same reason, but those in flight (`Uploading`). A refused change never
+/// holds others back (it goes to the sync errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum UploadWait {
+    Uploading,
+    /// The next upload is due in this long (the debounce after a write).
+    Soon {
+        in_secs: u64,
+    },
+    Offline,
+    Checking,
+    ServerUnreachable,
+    Paused,
+    WaitingForWifi,
+    Throttled {
+        retry_after_secs: u64,
+    },
+    /// The last upload failed for a passing reason; retried in this long.
+    Retrying {
+        in_secs: u64,
+    },
+    SignInNeeded,
+    WrongUser,
+}
+
+impl From<mooring_core::UploadWait> for UploadWait {
+    fn from(w: mooring_core::UploadWait) -> Self {
+        use mooring_core::UploadWait as W;
+        match w {
+            W::Uploading => UploadWait::Uploading,
+            W::Soon { in_secs } => UploadWait::Soon { in_secs },
+            W::Offline => UploadWait::Offline,
+            W::Checking => UploadWait::Checking,
+            W::ServerUnreachable => UploadWait::ServerUnreachable,
+            W::Paused => UploadWait::Paused,
+            W::WaitingForWifi => UploadWait::WaitingForWifi,
+            W::Throttled { retry_after_secs } => UploadWait::Throttled { retry_after_secs },
+            W::Retrying { in_secs } => UploadWait::Retrying { in_secs },
+            W::SignInNeeded => UploadWait::SignInNeeded,
+            W::WrongUser => UploadWait::WrongUser,
+        }
+    }
+}
+
+impl PendingChangeInfo {
+    fn new(c: mooring_core::store::PendingChange, wait: mooring_core::UploadWait) -> Self {
+        let waiting = if c.in_flight {
+            UploadWait::Uploading
+        } else {
+            wait.into()
+        };
         PendingChangeInfo {
+            waiting,
             seq: c.seq,
             table: c.table,
             row_id: c.row_id,
@@ -508,14 +561,22 @@ impl MooringApp {
     ) -> Result<Vec<PendingChangeInfo>, MooringError> {
         let app = self.app();
         run(async move {
+            let wait = app.upload_wait().await?;
             Ok(app
                 .pending_changes(limit as usize)
                 .await?
                 .into_iter()
-                .map(PendingChangeInfo::from)
+                .map(|c| PendingChangeInfo::new(c, wait))
                 .collect())
         })
         .await
+    }
+
+    /// "3 changes waiting for 2 h: no connection" (English), for an outbox
+    /// screen or the status sheet; null when nothing waits.
+    pub async fn pending_summary(&self) -> Result<Option<String>, MooringError> {
+        let app = self.app();
+        run(async move { Ok(app.pending_summary().await?) }).await
     }
 
     /// Syncs now and returns when that run ended (throws why it could not

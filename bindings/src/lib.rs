@@ -15,7 +15,7 @@ mod value;
 
 pub use app::{
     AppConfig, ChangeAction, MooringApp, PendingChangeInfo, RowsListener, SqlListener,
-    StatusListener, SyncErrorInfo, SyncErrorKind, TaskHandle, TokenProvider,
+    StatusListener, SyncErrorInfo, SyncErrorKind, TaskHandle, TokenProvider, UploadWait,
 };
 pub use canvas::{
     CanvasAppProfile, CanvasRows, CanvasTable, CanvasWarning, CanvasWarningKind,

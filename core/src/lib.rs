@@ -23,7 +23,7 @@ pub use mooring::{Mooring, MooringConfig, database_path};
 pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
 pub use profile::{AppManifest, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenFuture, TokenProvider};
-pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle};
+pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle, UploadWait};
 pub use secret::Secret;
 pub use status::{Icon, SyncStatus};
 pub use store::{Filter, Query, Row, Sort, SqlRefusal, SqlRows, Store};

@@ -19,6 +19,7 @@ use crate::profile::{AppManifest, Profile};
 use crate::remote::{Remote, RemoteConfig, TokenProvider};
 use crate::scheduler::{
     self, Command, ProfileSource, RunnerParts, ScheduleConfig, Source, StatusHandle, StatusHub,
+    UploadWait, describe_pending,
 };
 use crate::secret::Secret;
 use crate::status::{Event, SyncStatus};
@@ -282,6 +283,32 @@ impl Mooring {
     pub async fn pending_changes(&self, limit: usize) -> Result<Vec<PendingChange>> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.pending_changes(limit)).await?
+    }
+
+    /// Why the pending changes wait now (no connection, paused, Wi-Fi only,
+    /// backoff...); a change already sent is `Uploading` whatever this says.
+    pub async fn upload_wait(&self) -> Result<UploadWait> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::UploadWait(reply))?;
+        answer.await.map_err(|_| Error::Closed)
+    }
+
+    /// "3 changes waiting for 2 h: no connection", for the app's outbox
+    /// screen or the status sheet; None when nothing waits.
+    pub async fn pending_summary(&self) -> Result<Option<String>> {
+        let wait = self.upload_wait().await?;
+        let store = self.store.clone();
+        let (count, oldest) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let oldest = store.pending_changes(1)?.first().map(|c| c.queued_at_ms);
+            Ok((store.pending_count()?, oldest))
+        })
+        .await??;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let age_secs = oldest.map_or(0, |t| (now_ms - t).max(0) as u64 / 1000);
+        Ok(describe_pending(count, age_secs, wait))
     }
 
     /// Changes waiting for upload (changes, not rows, as Power Apps counts).

@@ -162,7 +162,10 @@ async fn nonsense_in_a_delta_leaves_the_mirror_alone_and_is_retried() {
 async fn a_captive_portal_during_the_first_sync_is_retried_by_the_scheduler() {
     let env = env(10).await;
     env.admin.nonsense_next(Nonsense::Html, 1);
-    let app = open(&env, Duration::from_millis(300)).await;
+    // The retry waits 0.75-1.5 s (equal jitter): long enough for the
+    // snapshot below to see the failed run's state on a loaded machine
+    // (at 300 ms, the retry sometimes finished first and left nothing to see).
+    let app = open(&env, Duration::from_millis(1500)).await;
     let e = app.sync_now().await.expect_err("HTML instead of a page");
     assert!(e.to_string().contains("HTML"), "{e}");
     assert_eq!(

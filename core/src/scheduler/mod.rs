@@ -15,6 +15,7 @@ pub mod hub;
 mod job;
 mod policy;
 mod runner;
+mod upload_wait;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub(crate) use job::counts;
 pub use policy::ScheduleConfig;
 pub(crate) use policy::StatusView;
 pub(crate) use runner::Command;
+pub use upload_wait::{UploadWait, describe_pending};
 
 use crate::connectivity::Prober;
 use crate::error::Result;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
+use super::upload_wait::UploadWait;
 use crate::error::Error;
 use crate::status::{Activity, Connectivity, Event, Failure, UnreachableReason};
 
@@ -329,6 +330,46 @@ impl Policy {
         let half = cap / 2;
         let spread = (cap - half).as_millis() as u64;
         half + Duration::from_millis(self.rng.u64(0..=spread))
+    }
+
+    /// Why the outbox's changes wait now (`UploadWait`), from what the
+    /// policy knows: a running sync, pause, the server's state, Wi-Fi only,
+    /// backoff, the upload debounce.
+    pub fn upload_wait(&self, now: Instant, status: &StatusView) -> UploadWait {
+        let secs_until = |t: Instant| {
+            let d = t.saturating_duration_since(now);
+            d.as_secs() + u64::from(d.subsec_nanos() > 0)
+        };
+        if matches!(self.job, Some(Job::Sync)) {
+            return UploadWait::Uploading;
+        }
+        if self.paused {
+            return UploadWait::Paused;
+        }
+        match status.connectivity {
+            Connectivity::Offline => return UploadWait::Offline,
+            Connectivity::Checking => return UploadWait::Checking,
+            Connectivity::Unreachable(_) => return UploadWait::ServerUnreachable,
+            Connectivity::AuthRejected => return UploadWait::SignInNeeded,
+            Connectivity::Throttled { retry_after_secs } => {
+                return UploadWait::Throttled { retry_after_secs };
+            }
+            Connectivity::Reachable => {}
+        }
+        if self.wrong_user {
+            return UploadWait::WrongUser;
+        }
+        if status.waiting_for_wifi {
+            return UploadWait::WaitingForWifi;
+        }
+        if let Some(t) = self.sync_retry_at.filter(|t| now < *t) {
+            return UploadWait::Retrying {
+                in_secs: secs_until(t),
+            };
+        }
+        UploadWait::Soon {
+            in_secs: self.upload_at.map(secs_until).unwrap_or(0),
+        }
     }
 
     pub fn config(&self) -> &ScheduleConfig {

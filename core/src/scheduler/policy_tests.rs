@@ -744,3 +744,54 @@ fn every_reply_is_a_typed_result() {
         assert!(is_right(&e), "{reply:?} became {e:?}");
     }
 }
+
+#[test]
+fn the_upload_wait_names_what_holds_the_outbox_back() {
+    let t0 = Instant::now();
+    let reachable = view(Connectivity::Reachable, true);
+    let mut p = Policy::new(cfg(), 7);
+    assert_eq!(
+        p.upload_wait(t0, &view(Connectivity::Offline, true)),
+        UploadWait::Offline
+    );
+    assert_eq!(
+        p.upload_wait(t0, &view(Connectivity::Checking, true)),
+        UploadWait::Checking
+    );
+    assert_eq!(
+        p.upload_wait(t0, &view(Connectivity::AuthRejected, true)),
+        UploadWait::SignInNeeded
+    );
+    assert_eq!(
+        p.upload_wait(
+            t0,
+            &view(
+                Connectivity::Throttled {
+                    retry_after_secs: 9
+                },
+                true
+            )
+        ),
+        UploadWait::Throttled {
+            retry_after_secs: 9
+        }
+    );
+    let mut wifi = view(Connectivity::Reachable, true);
+    wifi.waiting_for_wifi = true;
+    wifi.may_sync = false;
+    assert_eq!(p.upload_wait(t0, &wifi), UploadWait::WaitingForWifi);
+    // A local write: uploaded after the debounce.
+    p.on(Input::Request(Request::LocalWrite), t0, &reachable);
+    let debounce = cfg().upload_debounce.as_secs().max(1);
+    match p.upload_wait(t0, &reachable) {
+        UploadWait::Soon { in_secs } => assert!(in_secs <= debounce, "{in_secs} s"),
+        other => panic!("expected Soon, got {other:?}"),
+    }
+    p.on(Input::Request(Request::Pause), t0, &reachable);
+    assert_eq!(p.upload_wait(t0, &reachable), UploadWait::Paused);
+    assert_eq!(
+        p.upload_wait(t0, &view(Connectivity::Offline, true)),
+        UploadWait::Paused,
+        "paused says paused, whatever the network"
+    );
+}

@@ -31,6 +31,8 @@ pub(crate) enum Command {
     LocalWrite,
     Pause,
     Resume,
+    /// Why the outbox waits now (answered at once, changes nothing).
+    UploadWait(oneshot::Sender<super::UploadWait>),
     Close(oneshot::Sender<()>),
 }
 
@@ -123,6 +125,9 @@ impl Runner {
                     self.feed(Input::Request(Request::Close), None, None);
                     let _ = done.send(());
                     break;
+                }
+                Wake::Command(Some(Command::UploadWait(reply))) => {
+                    let _ = reply.send(self.policy.upload_wait(now(), &self.hub.view()));
                 }
                 Wake::Command(Some(cmd)) => {
                     let (request, reply) = split(cmd);
@@ -298,6 +303,8 @@ fn split(cmd: Command) -> (Request, Option<Waiter>) {
         Command::Resume => (Request::Resume, None),
         // Handled by the loop (it also ends it).
         Command::Close(_) => (Request::Close, None),
+        // Answered by the loop; were it to come here, re-deciding is harmless.
+        Command::UploadWait(_) => (Request::NetworkChanged, None),
     }
 }
 

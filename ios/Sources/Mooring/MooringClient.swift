@@ -132,6 +132,11 @@ public final class MooringClient: Sendable {
         try await mapErrors { try await app.pendingChanges(limit: limit) }
     }
 
+    /// "3 changes waiting for 2 h: no connection" (English); nil when nothing waits.
+    public func pendingSummary() async throws(MooringError) -> String? {
+        try await mapErrors { try await app.pendingSummary() }
+    }
+
     public func syncErrors() async throws(MooringError) -> [SyncErrorInfo] {
         try await mapErrors { try await app.syncErrors() }
     }

@@ -366,6 +366,9 @@ struct ClientTests {
         #expect(waiting.count == 1)
         #expect(waiting.first?.table == "accounts" && waiting.first?.action == .create)
         #expect(waiting.first?.columns == ["name"])
+        #expect(waiting.first?.waiting == .offline)
+        let summary = try await client.pendingSummary()
+        #expect(summary?.hasPrefix("1 change waiting for ") == true && summary?.hasSuffix(": no connection") == true)
         do {
             try await client.signOut(discardPending: false)
             Issue.record("sign-out with a pending change succeeded")

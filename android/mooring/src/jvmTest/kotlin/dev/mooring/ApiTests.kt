@@ -17,6 +17,7 @@ import dev.mooring.ffi.SqlRefusal
 import dev.mooring.ffi.StatusWarning
 import dev.mooring.ffi.SyncErrorKind
 import dev.mooring.ffi.SyncIcon
+import dev.mooring.ffi.UploadWait
 import dev.mooring.ui.model.initialSyncModel
 import java.io.File
 import java.util.Locale
@@ -212,6 +213,9 @@ class ApiTests {
             assertEquals(listOf("accounts", id, ChangeAction.CREATE), listOf(waiting.table, waiting.rowId, waiting.action))
             assertEquals(setOf("name", "telephone1"), waiting.columns.toSet(), "its columns, not its values")
             assertTrue(!waiting.inFlight && waiting.queuedAtMs <= System.currentTimeMillis(), "queued, not sent: $waiting")
+            assertEquals(UploadWait.Offline, waiting.waiting, "why it waits")
+            val summary = app.pendingSummary()
+            assertTrue(summary != null && summary.startsWith("1 change waiting for ") && summary.endsWith(": no connection"), "summary: $summary")
             assertEquals("KT offline", app.get("accounts", id)?.text("name"), "readable offline")
             assertNull(emu.serverRow("accounts", id), "not on the server while offline")
             val refused = assertFailsWith<MooringException.Offline>("uploadNow offline") { app.uploadNow() }
@@ -226,6 +230,7 @@ class ApiTests {
             assertTrue(onServer.contains("KT offline"), "server row: $onServer")
             val done = app.status.first { it.icon == SyncIcon.CONNECTED }
             assertEquals(0uL, done.pendingChanges, "nothing pending")
+            assertNull(app.pendingSummary(), "no summary when nothing waits")
         }
     }
 

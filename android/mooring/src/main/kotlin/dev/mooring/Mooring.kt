@@ -244,6 +244,9 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
     suspend fun pendingChanges(limit: Int = 100): List<PendingChangeInfo> =
         call { it.pendingChanges(limit.coerceAtLeast(0).toUInt()) }
 
+    /** "3 changes waiting for 2 h: no connection" (English); null when nothing waits. */
+    suspend fun pendingSummary(): String? = call { it.pendingSummary() }
+
     // --- sync ---------------------------------------------------------------------
 
     /** Syncs now; returns when that run ended, or throws why it could not run (Offline, Auth...). */
