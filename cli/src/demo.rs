@@ -493,8 +493,13 @@ impl Demo {
                 } else {
                     let now = crate::offline::now_ms();
                     println!("{}", crate::offline::listing(&changes, now));
-                    let s = self.app.status();
-                    println!("{}", s.message.description);
+                    // "3 changes waiting for 2 h: no connection": the
+                    // scheduler's reason, not only the status icon's.
+                    match self.app.pending_summary().await {
+                        Ok(Some(line)) => println!("{line}"),
+                        Ok(None) => {}
+                        Err(e) => println!("(why they wait is unknown: {})", e.summary()),
+                    }
                 }
             }
             "help" | "?" => println!("{HELP}"),

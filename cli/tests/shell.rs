@@ -87,6 +87,11 @@ async fn the_shell_syncs_reads_sql_writes_and_uploads_against_any_server() {
         stdout[pending_at..].contains("accounts") && stdout[pending_at..].contains("create"),
         "the pending create: {stdout}"
     );
+    assert!(
+        stdout[pending_at..].contains("1 change waiting for ")
+            && stdout[pending_at..].contains(": no connection"),
+        "why it waits: {stdout}"
+    );
     assert!(stdout.contains("sync ok"), "{stdout}");
     assert!(stdout.contains("Shell Harbour\n(1 row)"), "{stdout}");
     let last_pending = stdout.rfind("> pending").unwrap();
