@@ -561,10 +561,9 @@ impl MooringApp {
     ) -> Result<Vec<PendingChangeInfo>, MooringError> {
         let app = self.app();
         run(async move {
+            let changes = app.pending_changes(limit as usize).await?;
             let wait = app.upload_wait().await?;
-            Ok(app
-                .pending_changes(limit as usize)
-                .await?
+            Ok(changes
                 .into_iter()
                 .map(|c| PendingChangeInfo::new(c, wait))
                 .collect())

@@ -276,6 +276,14 @@ async fn open_sync_write_offline_upload_and_sign_out() {
         app.pending_count().await,
         Err(MooringError::Closed)
     ));
+    assert!(matches!(
+        app.pending_changes(10).await,
+        Err(MooringError::Closed)
+    ));
+    assert!(matches!(
+        app.pending_summary().await,
+        Err(MooringError::Closed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -287,9 +287,12 @@ impl Mooring {
 
     /// Why the pending changes wait now (no connection, paused, Wi-Fi only,
     /// backoff...); a change already sent is `Uploading` whatever this says.
+    /// `Error::Closed` once closed (the scheduler that knows has stopped).
     pub async fn upload_wait(&self) -> Result<UploadWait> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::UploadWait(reply))?;
+        self.tx
+            .send(Command::UploadWait(reply))
+            .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)
     }
 
