@@ -196,6 +196,9 @@ dependencies {
     // The Android-mode bindings' @RequiresApi (uniffi's SystemCleaner path).
     implementation("androidx.annotation:annotation:1.9.1")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // Row decoding (dev.mooring.RowDecoding): the runtime only; an app whose
+    // classes are @Serializable applies the serialization plugin itself.
+    api("org.jetbrains.kotlinx:kotlinx-serialization-core:1.7.3")
 
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")

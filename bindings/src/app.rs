@@ -21,7 +21,7 @@ use crate::error::{MooringError, TokenError};
 use crate::query::Query;
 use crate::runtime::{run, runtime};
 use crate::status::SyncStatus;
-use crate::value::{Row, SqlRows, Value, params_to_core, row_from_core, values_to_json};
+use crate::value::{Row, SqlRows, Value, params_to_core, row_from_typed, values_to_json};
 
 /// Implemented by the host (MSAL's `acquireTokenSilent`): a Kotlin
 /// `suspend fun`, a Swift `async` method. Waiting in it (for a refresh over
@@ -442,7 +442,7 @@ impl MooringApp {
     /// there is no such row.
     pub async fn get(&self, table: String, id: String) -> Result<Option<Row>, MooringError> {
         let app = self.app();
-        run(async move { Ok(app.get(&table, &id).await?.map(row_from_core)) }).await
+        run(async move { Ok(app.get_typed(&table, &id).await?.map(row_from_typed)) }).await
     }
 
     pub async fn query(&self, query: Query) -> Result<Vec<Row>, MooringError> {
@@ -450,10 +450,10 @@ impl MooringApp {
         let query = mooring_core::Query::try_from(query)?;
         run(async move {
             Ok(app
-                .query(query)
+                .query_typed(query)
                 .await?
                 .into_iter()
-                .map(row_from_core)
+                .map(row_from_typed)
                 .collect())
         })
         .await
@@ -470,10 +470,20 @@ impl MooringApp {
         let app = self.app();
         let query = mooring_core::Query::try_from(query)?;
         run(async move {
+            let typer = app.typer();
+            let table = query.table.clone();
             let handle = tokio::task::spawn_blocking(move || {
                 app.watch(query, move |rows| {
-                    let rows = rows.iter().cloned().map(row_from_core).collect();
-                    guarded("rows listener", || listener.on_rows(rows));
+                    // Typing reads the mirror (lookup names): a failure
+                    // (the mirror closing) skips this delivery, never a
+                    // half-typed list.
+                    match typer.rows(&table, rows.to_vec()) {
+                        Ok(rows) => {
+                            let rows = rows.into_iter().map(row_from_typed).collect();
+                            guarded("rows listener", || listener.on_rows(rows));
+                        }
+                        Err(e) => tracing::warn!("watch: rows not delivered: {e}"),
+                    }
                 })
             })
             .await

@@ -142,8 +142,9 @@ async fn open_sync_write_offline_upload_and_sign_out() {
         .await
         .expect("query");
     assert_eq!(all.len(), 5);
+    // Keys read as GUIDs (typed by their column).
     let id = match &all[0]["accountid"] {
-        Value::Text { value } => value.clone(),
+        Value::Guid { value } => value.clone(),
         other => panic!("key {other:?}"),
     };
     let row = app

@@ -107,6 +107,7 @@ fn attr(name: &str, ty: &str) -> Attribute {
     Attribute {
         logical_name: name.into(),
         attribute_type: ty.into(),
+        type_name: None,
         valid_for_create: true,
         valid_for_update: true,
         display_name: None,

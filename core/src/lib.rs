@@ -2,6 +2,7 @@
 //! engines that fill it (initial sync), keep it current (delta sync) and push
 //! local writes (upload). No uniffi here: bindings live in `bindings/`.
 
+pub mod cell;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod error;
@@ -18,10 +19,11 @@ pub mod store;
 pub mod sync;
 pub mod value;
 
+pub use cell::{CalendarDate, Cell, Choice, LookupValue, TypedRow};
 pub use error::{Error, KeyProblem, Result};
-pub use mooring::{Mooring, MooringConfig, database_path};
+pub use mooring::{Mooring, MooringConfig, Typer, database_path};
 pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
-pub use profile::{AppManifest, Profile, Rows};
+pub use profile::{AppManifest, ColumnType, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenFuture, TokenProvider};
 pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle, UploadWait};
 pub use secret::Secret;

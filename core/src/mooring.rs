@@ -13,6 +13,7 @@ use serde_json::{Map, Value as J};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::cell::TypedRow;
 use crate::error::{Error, Result};
 use crate::outbox::{Outbox, OutboxConfig, OutboxSlot, SyncError};
 use crate::profile::{AppManifest, Profile};
@@ -158,6 +159,22 @@ fn normalize_url(server_url: &str) -> String {
     }
 }
 
+/// Types rows for the app (`Cell`): see [`Mooring::typer`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Typer {
+    store: Store,
+    writes: OutboxSlot,
+}
+
+impl Typer {
+    /// Blocking: lookups are named from the mirror.
+    pub fn rows(&self, table: &str, rows: Vec<Row>) -> Result<Vec<TypedRow>> {
+        let outbox = self.writes.current();
+        self.store
+            .type_rows(outbox.as_ref().map(|o| o.profile()), table, rows)
+    }
+}
+
 /// The app's handle on its offline data. Cheap to share behind an `Arc`.
 pub struct Mooring {
     store: Store,
@@ -227,6 +244,35 @@ impl Mooring {
     pub async fn query(&self, query: Query) -> Result<Vec<Row>> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.query(&query)).await?
+    }
+
+    /// [`Mooring::get`] with typed cells (dates, booleans, choices with
+    /// labels, lookups with the related row's table and name).
+    pub async fn get_typed(&self, table: &str, id: &str) -> Result<Option<TypedRow>> {
+        let typer = self.typer();
+        let Some(row) = self.get(table, id).await? else {
+            return Ok(None);
+        };
+        let table = table.to_string();
+        let mut rows = tokio::task::spawn_blocking(move || typer.rows(&table, vec![row])).await??;
+        Ok(rows.pop())
+    }
+
+    /// [`Mooring::query`] with typed cells.
+    pub async fn query_typed(&self, query: Query) -> Result<Vec<TypedRow>> {
+        let typer = self.typer();
+        let table = query.table.clone();
+        let rows = self.query(query).await?;
+        tokio::task::spawn_blocking(move || typer.rows(&table, rows)).await?
+    }
+
+    /// Types rows of the plain reads (and of `watch` callbacks) by the
+    /// profile as resolved now.
+    pub fn typer(&self) -> Typer {
+        Typer {
+            store: self.store.clone(),
+            writes: self.writes.clone(),
+        }
     }
 
     /// The query's rows now, then whenever they change.
@@ -517,6 +563,12 @@ impl Drop for Mooring {
                 task.abort();
             }
         }
+        // And give the file up now, not when the aborted runner's last
+        // clone of the store goes (later, on a runtime thread): the app
+        // that dropped this handle may open the mirror again at once (a
+        // Kotlin `close()` then `open`). A write of the old runner still
+        // finishing meets the new one in SQLite's own locking.
+        self.store.release_lock();
     }
 }
 

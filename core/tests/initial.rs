@@ -455,10 +455,12 @@ async fn a_first_sync_makes_the_requests_it_needs_and_no_more() {
     let engine = env.engine(ALL_TABLES, 5000).await;
     let summary = engine.sync(quiet()).await.expect("first sync");
     let s = env.admin.stats();
+    // Labels: one request per table and kind of choice column the profile
+    // keeps (here accounts' statecode).
     assert_eq!(
         s.requests,
-        1 + n + 1 + n,
-        "list, details, totals, pages: {s:?}"
+        1 + n + 1 + 1 + n,
+        "list, details, totals, choice labels, pages: {s:?}"
     );
     assert!(summary.wire_bytes * 3 < summary.bytes, "{summary:?}");
     assert!(s.wire_bytes < s.body_bytes, "{s:?}");
@@ -483,8 +485,24 @@ async fn a_first_sync_makes_the_requests_it_needs_and_no_more() {
     app.sync_now().await.expect("first sync");
     assert_eq!(
         env.admin.stats().requests,
-        1 + 1 + n + 1 + n,
-        "probe, list, details, totals, pages"
+        1 + 1 + n + 1 + 1 + n,
+        "probe, list, details, totals, choice labels, pages"
+    );
+    // The labels are remembered with the profile: the next sync does not
+    // ask for them again.
+    env.admin.reset_stats();
+    app.sync_now().await.expect("second sync");
+    let again = env.admin.stats().requests;
+    env.admin.reset_stats();
+    app.sync_now().await.expect("third sync");
+    assert_eq!(
+        env.admin.stats().requests,
+        again,
+        "the same requests each time"
+    );
+    assert!(
+        again <= 1 + n + n,
+        "list, details and deltas at most: {again}"
     );
     app.close().await;
 }

@@ -702,3 +702,26 @@ async fn sign_out_deletes_the_users_local_data() {
     );
     app.close().await;
 }
+
+/// An app that drops its handle mid-sync (a Kotlin `close()`, a Swift
+/// deinit) and opens the mirror again at once gets it: the file is given up
+/// when the handle goes, not later when the aborted runner's tasks finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_handle_mid_sync_frees_the_file_for_an_immediate_reopen() {
+    let env = env(2000).await;
+    env.admin.set_latency(Duration::from_millis(20));
+    for round in 0..5 {
+        let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 100))
+            .await
+            .unwrap_or_else(|e| panic!("open, round {round}: {e}"));
+        wait_for(&app, "the sync under way", Duration::from_secs(30), |s| {
+            s.icon == Icon::Syncing
+        })
+        .await;
+        drop(app);
+    }
+    let app = Mooring::open(config(&env.server.root_url(), env.db(), token(), 100))
+        .await
+        .expect("the last reopen");
+    app.close().await;
+}

@@ -11,6 +11,7 @@ use std::path::Path;
 use common::*;
 use mooring_core::outbox::OutboxConfig;
 use mooring_core::store::Store;
+use mooring_core::{Cell, Choice};
 use mooring_devserver::Config;
 use serde_json::{Value as J, json};
 
@@ -31,7 +32,10 @@ const SCHEMA: &str = r#"{"tables": [
      {"name": "weight", "type": "Double"},
      {"name": "active", "type": "Boolean"},
      {"name": "due", "type": "DateTime"},
-     {"name": "kind", "type": "Picklist"},
+     {"name": "day", "type": "DateTime", "behavior": "DateOnly"},
+     {"name": "kind", "type": "Picklist",
+      "options": [[100000000, "Small"], [100000001, "Medium"], [100000002, "Large"]]},
+     {"name": "tags", "type": "MultiSelectPicklist", "options": [[1, "Red"], [2, "Green"], [3, "Blue"]]},
      {"name": "batch", "type": "Uniqueidentifier"},
      {"name": "accountid", "type": "Lookup", "targets": [
        {"entity": "account", "navigation": "accountid", "relationship": "widget_account"}]}
@@ -48,7 +52,9 @@ const COLUMNS: &[&str] = &[
     "weight",
     "active",
     "due",
+    "day",
     "kind",
+    "tags",
     "batch",
     "accountid",
 ];
@@ -119,7 +125,9 @@ async fn a_page_a_local_write_and_an_upload_ack_store_the_same_cells() {
         "weight": 3.0,
         "active": true,
         "due": "2026-12-24T09:30:00Z",
+        "day": "2027-02-28",
         "kind": 100000002,
+        "tags": [3, 1],
         "batch": "6f9619ff-8b86-d011-b42d-00c04fc964ff",
         "accountid": account,
     });
@@ -128,10 +136,20 @@ async fn a_page_a_local_write_and_an_upload_ack_store_the_same_cells() {
     };
     let id = outbox.create("widgets", &values).expect("local create");
     let local = cells(&env.db(), &id);
+    let typed = |store: &Store, profile: &mooring_core::profile::ResolvedProfile| {
+        let row = store.get("widgets", &id).unwrap().expect("the widget");
+        store
+            .type_rows(Some(profile), "widgets", vec![row])
+            .unwrap()
+            .remove(0)
+    };
+    let resolved = outbox.profile().clone();
+    let local_typed = typed(outbox.store(), &resolved);
 
     let summary = outbox.upload().await.expect("upload");
     assert_eq!(summary.uploaded, 1, "the create went up");
     let acked = cells(&env.db(), &id);
+    let acked_typed = typed(outbox.store(), &resolved);
 
     // A second device downloads the same row in a page.
     let other = env.dir.join("other.db");
@@ -142,16 +160,113 @@ async fn a_page_a_local_write_and_an_upload_ack_store_the_same_cells() {
         .expect("prepare the second mirror");
     engine2.sync(quiet()).await.expect("second sync");
     let paged = cells(&other, &id);
+    let paged_typed = typed(
+        engine2.store(),
+        engine2.outbox(OutboxConfig::default()).profile(),
+    );
 
     assert_eq!(local, acked, "a local write and its acknowledgement");
     assert_eq!(local, paged, "a local write and a downloaded page");
+    assert_eq!(local_typed, acked_typed, "typed: local and acknowledged");
+    assert_eq!(local_typed, paged_typed, "typed: local and downloaded");
+    let account_name = store_name(&env.db(), &account);
+    let expect = |c: &str| -> Cell {
+        local_typed
+            .iter()
+            .find(|(k, _)| k == c)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no column {c}"))
+    };
+    let choice = |value: i64, label: &str| Choice {
+        value,
+        label: Some(label.into()),
+    };
+    assert_eq!(expect("widgetid"), Cell::Guid(id.clone()));
+    assert_eq!(expect("name"), Cell::Text("Wïdget \"one\" ✓".into()));
+    assert_eq!(expect("count"), Cell::Integer(42));
+    assert_eq!(expect("serial"), Cell::Integer(9_007_199_254_740_993));
+    assert_eq!(expect("price"), Cell::Decimal(1234.5));
+    assert_eq!(expect("weight"), Cell::Float(3.0));
+    assert_eq!(expect("active"), Cell::Boolean(true));
+    assert_eq!(expect("due"), Cell::DateTime(1_798_104_600_000));
+    assert_eq!(
+        expect("day"),
+        Cell::Date(mooring_core::CalendarDate {
+            year: 2027,
+            month: 2,
+            day: 28
+        })
+    );
+    assert_eq!(expect("kind"), Cell::Choice(choice(100000002, "Large")));
+    assert_eq!(
+        expect("tags"),
+        Cell::Choices(vec![choice(3, "Blue"), choice(1, "Red")])
+    );
+    assert_eq!(
+        expect("batch"),
+        Cell::Guid("6f9619ff-8b86-d011-b42d-00c04fc964ff".into())
+    );
+    assert_eq!(
+        expect("accountid"),
+        Cell::Lookup(mooring_core::LookupValue {
+            id: account.clone(),
+            table: Some("accounts".into()),
+            name: Some(account_name),
+        })
+    );
     // And the cells are the types a reader expects.
     let types: Vec<&str> = local.iter().map(|(_, t, _)| t.as_str()).collect();
     assert_eq!(
         types,
         vec![
             "text", "text", "integer", "integer", "real", "real", "real", "integer", "text",
-            "integer", "text", "text"
+            "text", "integer", "text", "text", "text"
         ]
+    );
+}
+
+fn store_name(db: &Path, account: &str) -> String {
+    let c = rusqlite::Connection::open(db).expect("open the mirror");
+    c.query_row(
+        "SELECT name FROM accounts WHERE accountid = ?1",
+        [account],
+        |r| r.get(0),
+    )
+    .expect("the account is in the mirror")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_outside_the_columns_options_is_refused_naming_the_column() {
+    let dir = temp_dir();
+    let schema = dir.join("schema.json");
+    std::fs::write(&schema, SCHEMA).unwrap();
+    let env = env_with(Config {
+        seed_rows: 1,
+        token: TOKEN.into(),
+        schema: Some(schema),
+        ..Config::default()
+    })
+    .await;
+    let engine = env.engine(&profile(), 500).await;
+    engine.sync(quiet()).await.expect("first sync");
+    let outbox = engine.outbox(OutboxConfig::default());
+    let before = outbox.pending_count().unwrap();
+    for (column, value, needle) in [
+        ("kind", json!(7), "100000000 (Small)"),
+        ("tags", json!([1, 9]), "3 (Blue)"),
+        ("tags", json!("1,x"), "choice values"),
+        ("day", json!("2027-02-30"), "ISO 8601"),
+    ] {
+        let mut m = serde_json::Map::new();
+        m.insert("name".into(), json!("bad"));
+        m.insert(column.into(), value);
+        let e = outbox.create("widgets", &m).expect_err("refused");
+        let text = e.to_string();
+        assert!(text.contains(column) && text.contains(needle), "{text}");
+    }
+    assert_eq!(
+        outbox.pending_count().unwrap(),
+        before,
+        "nothing was queued"
     );
 }

@@ -38,7 +38,7 @@ fn attribute(
     m.insert("LogicalName".into(), json!(name));
     m.insert("SchemaName".into(), json!(schema_name(name)));
     m.insert("EntityLogicalName".into(), json!(t.logical_name));
-    m.insert("AttributeType".into(), json!(format!("{ty:?}")));
+    m.insert("AttributeType".into(), json!(ty.attribute_type()));
     m.insert("AttributeTypeName".into(), json!({"Value": ty.type_name()}));
     m.insert("IsPrimaryId".into(), json!(name == t.primary_id));
     m.insert(
@@ -57,6 +57,15 @@ fn attribute(
         display_name(col.and_then(|c| c.display.as_deref())),
     );
     if let Some(c) = col {
+        if c.ty == AttrType::DateTime {
+            let (behavior, format) = if c.date_only() {
+                ("DateOnly", "DateOnly")
+            } else {
+                ("UserLocal", "DateAndTime")
+            };
+            m.insert("DateTimeBehavior".into(), json!({"Value": behavior}));
+            m.insert("Format".into(), json!(format));
+        }
         if let Some(ml) = c.max_length {
             m.insert("MaxLength".into(), json!(ml));
         }
@@ -309,6 +318,11 @@ pub fn entity_definitions(
         ));
     }
     let params = cookie::parse_query(&req.raw_query)?;
+    if let (Some(key), ["Attributes", cast]) = (key, rest) {
+        if let Some(ty) = cast.strip_prefix("Microsoft.Dynamics.CRM.") {
+            return attributes_of_type(ctx.sh, key, ty, &params);
+        }
+    }
     let mut sel = None;
     let mut filt = None;
     let mut expand = vec![];
@@ -406,6 +420,114 @@ pub fn entity_definitions(
             format!("Resource not found for the segment '{nav}'."),
         )),
     }
+}
+
+fn table_by_key<'a>(sh: &'a crate::Shared, key: &str) -> Result<&'a Table, ApiError> {
+    let t = if let Some(name) = key.strip_prefix("LogicalName=") {
+        sh.schema.by_logical(name.trim_matches('\''))
+    } else {
+        let id = Uuid::parse_str(key).ok();
+        sh.schema
+            .tables
+            .iter()
+            .find(|t| Some(meta_id("entity", &t.logical_name)) == id)
+    };
+    t.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "0x80040217",
+            format!("Could not find an entity with key {key}."),
+        )
+    })
+}
+
+/// `EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`
+/// `?$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)`:
+/// the table's attributes of that metadata type, with their choice options
+/// (every column's options are local: `GlobalOptionSet` is null).
+fn attributes_of_type(
+    sh: &crate::Shared,
+    key: &str,
+    ty: &str,
+    params: &[cookie::QueryParam],
+) -> Result<ApiResponse, ApiError> {
+    let t = table_by_key(sh, key)?;
+    let full = format!("#Microsoft.Dynamics.CRM.{ty}");
+    let known = AttrType::ALL.iter().any(|a| a.metadata_type() == full)
+        || ty == "AttributeMetadata"
+        || ty == "EnumAttributeMetadata";
+    if !known {
+        return Err(ApiError::new(
+            404,
+            "0x8006088a",
+            format!("Resource not found for the segment 'Microsoft.Dynamics.CRM.{ty}'."),
+        ));
+    }
+    let mut sel = None;
+    let mut expand_sets = false;
+    for p in params {
+        match p.name.as_str() {
+            "$select" => sel = Some(split_list(&p.value)),
+            "$expand" => {
+                for item in p.value.split(',') {
+                    let nav = item.split('(').next().unwrap_or("").trim();
+                    match nav {
+                        "OptionSet" | "GlobalOptionSet" => expand_sets = true,
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                "0x80060888",
+                                format!(
+                                    "Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{ty}'."
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            n if n.starts_with('$') => {
+                return Err(ApiError::bad_request(
+                    "0x80060888",
+                    format!("The query parameter '{n}' is not supported here."),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut value = Vec::new();
+    for c in t.columns.iter().filter(|c| {
+        ty == "AttributeMetadata"
+            || c.ty.metadata_type() == full
+            || (ty == "EnumAttributeMetadata" && c.ty.has_options())
+    }) {
+        let mut m = select(attribute(t, &c.name, c.ty, Some(c)), &sel, ty, &[])?;
+        if expand_sets && c.ty.has_options() {
+            let options: Vec<J> = c
+                .option_list()
+                .into_iter()
+                .map(|(v, label)| json!({"Value": v, "Label": display_name(Some(&label))}))
+                .collect();
+            m.insert(
+                "OptionSet".into(),
+                json!({
+                    "MetadataId": meta_id("optionset", &format!("{}.{}", t.logical_name, c.name)),
+                    "Name": format!("{}_{}", t.logical_name, c.name),
+                    "IsGlobal": false,
+                    "OptionSetType": if c.ty == AttrType::MultiSelectPicklist { "Picklist".to_string() } else { format!("{:?}", c.ty) },
+                    "Options": options,
+                }),
+            );
+            m.insert("GlobalOptionSet".into(), J::Null);
+        }
+        value.push(J::Object(m));
+    }
+    let body = json!({
+        "@odata.context": format!(
+            "{}$metadata#EntityDefinitions('{}')/Attributes/Microsoft.Dynamics.CRM.{ty}",
+            sh.base_url, t.logical_name
+        ),
+        "value": value,
+    });
+    Ok(json_response(&body))
 }
 
 fn json_response(v: &J) -> ApiResponse {

@@ -28,9 +28,32 @@ pub enum AttrType {
     State,
     Status,
     Picklist,
+    /// A multi-select choice ("choices"): `AttributeType` `Virtual`, its
+    /// value `"1,3"` on the wire.
+    MultiSelectPicklist,
 }
 
 impl AttrType {
+    pub const ALL: [AttrType; 17] = [
+        AttrType::String,
+        AttrType::Memo,
+        AttrType::Integer,
+        AttrType::BigInt,
+        AttrType::Decimal,
+        AttrType::Double,
+        AttrType::Money,
+        AttrType::Boolean,
+        AttrType::DateTime,
+        AttrType::Uniqueidentifier,
+        AttrType::Lookup,
+        AttrType::Customer,
+        AttrType::Owner,
+        AttrType::State,
+        AttrType::Status,
+        AttrType::Picklist,
+        AttrType::MultiSelectPicklist,
+    ];
+
     pub fn is_lookup(self) -> bool {
         matches!(
             self,
@@ -53,6 +76,19 @@ impl AttrType {
     pub fn is_float(self) -> bool {
         matches!(self, AttrType::Decimal | AttrType::Double | AttrType::Money)
     }
+    /// `AttributeType` as Dataverse writes it.
+    pub fn attribute_type(self) -> String {
+        match self {
+            AttrType::MultiSelectPicklist => "Virtual".into(),
+            other => format!("{other:?}"),
+        }
+    }
+    pub fn has_options(self) -> bool {
+        matches!(
+            self,
+            AttrType::State | AttrType::Status | AttrType::Picklist | AttrType::MultiSelectPicklist
+        )
+    }
     /// The name Dataverse uses in `AttributeTypeName`.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -72,6 +108,7 @@ impl AttrType {
             AttrType::State => "StateType",
             AttrType::Status => "StatusType",
             AttrType::Picklist => "PicklistType",
+            AttrType::MultiSelectPicklist => "MultiSelectPicklistType",
         }
     }
     /// The `@odata.type` of the attribute's metadata object.
@@ -95,12 +132,15 @@ impl AttrType {
             AttrType::State => "#Microsoft.Dynamics.CRM.StateAttributeMetadata",
             AttrType::Status => "#Microsoft.Dynamics.CRM.StatusAttributeMetadata",
             AttrType::Picklist => "#Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+            AttrType::MultiSelectPicklist => {
+                "#Microsoft.Dynamics.CRM.MultiSelectPicklistAttributeMetadata"
+            }
         }
     }
     /// The OData primitive type, for error messages.
     pub fn edm(self) -> &'static str {
         match self {
-            AttrType::String | AttrType::Memo => "Edm.String",
+            AttrType::String | AttrType::Memo | AttrType::MultiSelectPicklist => "Edm.String",
             AttrType::Integer | AttrType::State | AttrType::Status | AttrType::Picklist => {
                 "Edm.Int32"
             }
@@ -144,6 +184,33 @@ pub struct Column {
     /// attribute's `DisplayName` label (language 1033); none: no label.
     #[serde(default)]
     pub display: Option<String>,
+    /// DateTime columns: `"DateOnly"` stores and serves `2024-05-01`
+    /// (Dataverse's DateOnly behavior); otherwise UserLocal instants.
+    #[serde(default)]
+    pub behavior: Option<String>,
+    /// Choice columns: `[value, label]` pairs (English). State and Status
+    /// columns without any get Active/Inactive.
+    #[serde(default)]
+    pub options: Vec<(i64, String)>,
+}
+
+impl Column {
+    pub fn date_only(&self) -> bool {
+        self.ty == AttrType::DateTime && self.behavior.as_deref() == Some("DateOnly")
+    }
+
+    /// The options served in metadata.
+    pub fn option_list(&self) -> Vec<(i64, String)> {
+        if !self.options.is_empty() {
+            return self.options.clone();
+        }
+        let pair = |a: i64, b: i64| vec![(a, "Active".to_string()), (b, "Inactive".to_string())];
+        match self.ty {
+            AttrType::State => pair(0, 1),
+            AttrType::Status => pair(1, 2),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +303,8 @@ impl Schema {
                         targets: vec![],
                         read_only: true,
                         display: Some(label.into()),
+                        behavior: None,
+                        options: Vec::new(),
                     });
                 }
             }
@@ -247,6 +316,8 @@ impl Schema {
                     targets: vec![],
                     read_only: true,
                     display: Some("Version Number".into()),
+                    behavior: None,
+                    options: Vec::new(),
                 });
             }
             for c in t.columns.iter_mut() {
@@ -370,7 +441,7 @@ pub const SAMPLE_SCHEMA: &str = r#"{
        {"name": "emailaddress1", "type": "String", "max_length": 100},
        {"name": "telephone1", "type": "String", "max_length": 50},
        {"name": "estimatedamount", "type": "Money"},
-       {"name": "leadqualitycode", "type": "Picklist"},
+       {"name": "leadqualitycode", "type": "Picklist", "options": [[1, "Hot"], [2, "Warm"], [3, "Cold"]]},
        {"name": "statecode", "type": "State"},
        {"name": "ownerid", "type": "Owner", "targets": [
          {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_leads"}]}
@@ -449,6 +520,27 @@ pub const SAMPLE_SCHEMA: &str = r#"{
          {"entity": "contact", "navigation": "customerid_contact", "relationship": "order_customer_contacts"}]},
        {"name": "ownerid", "type": "Owner", "targets": [
          {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_orders"}]}
+     ]},
+    {"logical_name": "new_inspection", "entity_set": "new_inspections", "primary_id": "new_inspectionid",
+     "primary_name": "new_name",
+     "columns": [
+       {"name": "new_name", "display": "Name", "type": "String", "max_length": 100},
+       {"name": "new_score", "display": "Score", "type": "Integer"},
+       {"name": "new_cost", "display": "Cost", "type": "Money"},
+       {"name": "new_ratio", "display": "Pass Ratio", "type": "Double"},
+       {"name": "new_passed", "display": "Passed", "type": "Boolean"},
+       {"name": "new_inspectedon", "display": "Inspected On", "type": "DateTime"},
+       {"name": "new_duedate", "display": "Due Date", "type": "DateTime", "behavior": "DateOnly"},
+       {"name": "new_result", "display": "Result", "type": "Picklist",
+        "options": [[100000000, "Pass"], [100000001, "Minor issues"], [100000002, "Fail"]]},
+       {"name": "new_findings", "display": "Findings", "type": "MultiSelectPicklist",
+        "options": [[1, "Corrosion"], [2, "Leak"], [3, "Wiring"], [4, "Signage"]]},
+       {"name": "new_reference", "display": "Reference", "type": "Uniqueidentifier"},
+       {"name": "new_siteid", "display": "Site", "type": "Lookup", "targets": [
+         {"entity": "account", "navigation": "new_siteid", "relationship": "new_account_inspection"}]},
+       {"name": "statecode", "display": "Status", "type": "State"},
+       {"name": "ownerid", "type": "Owner", "targets": [
+         {"entity": "systemuser", "navigation": "ownerid", "relationship": "user_new_inspection"}]}
      ]},
     {"logical_name": "competitor", "entity_set": "competitors", "primary_id": "competitorid", "primary_name": "name",
      "columns": [

@@ -372,7 +372,31 @@ fn gen_value(
         ("statecode", _) | (_, AttrType::State) => {
             Value::Integer(if rng.u8(..10) == 0 { 1 } else { 0 })
         }
-        (_, AttrType::Status | AttrType::Picklist) => Value::Integer(rng.i64(1..4)),
+        (_, AttrType::Status | AttrType::Picklist) => {
+            // The same draw with or without options, so adding labels to a
+            // column leaves the seeded data as it was.
+            let v = rng.i64(1..4);
+            let options = c.option_list();
+            match options.get((v as usize - 1) % options.len().max(1)) {
+                Some((o, _)) if c.ty == AttrType::Picklist && !c.options.is_empty() => {
+                    Value::Integer(*o)
+                }
+                _ => Value::Integer(v),
+            }
+        }
+        (_, AttrType::MultiSelectPicklist) => {
+            let chosen: Vec<String> = c
+                .option_list()
+                .iter()
+                .filter(|_| rng.u8(..3) == 0)
+                .map(|(v, _)| v.to_string())
+                .collect();
+            Value::Text(chosen.join(","))
+        }
+        (_, AttrType::DateTime) if c.date_only() => {
+            let full = date_str(created + rng.i64(0..60 * 86_400));
+            Value::Text(full.chars().take(10).collect())
+        }
         (_, AttrType::Integer) => Value::Integer(rng.i64(1..5_000)),
         (_, AttrType::BigInt) => Value::Integer(rng.i64(1..1_000_000_000)),
         (_, AttrType::Money | AttrType::Decimal) => {

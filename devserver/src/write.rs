@@ -204,6 +204,27 @@ pub(crate) fn parse_write_map(
                 Value::Real(n.as_f64().ok_or_else(|| type_error(k, ty, v))?)
             }
             (AttrType::Boolean, J::Bool(b)) => Value::Integer(*b as i64),
+            (AttrType::DateTime, J::String(s)) if c.date_only() => {
+                // DateOnly behavior: the date as written, no time zone.
+                let day = s.get(..10).unwrap_or("");
+                let ok =
+                    filter::parse_datetime(s).is_some() && filter::parse_datetime(day).is_some();
+                if !ok {
+                    return Err(type_error(k, c.ty, v));
+                }
+                Value::Text(day.to_string())
+            }
+            (AttrType::MultiSelectPicklist, J::String(s)) => {
+                let values: Option<Vec<i32>> = s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.parse().ok())
+                    .collect();
+                let values = values.ok_or_else(|| type_error(k, c.ty, v))?;
+                let text: Vec<String> = values.iter().map(i32::to_string).collect();
+                Value::Text(text.join(","))
+            }
             (AttrType::DateTime, J::String(s)) => {
                 Value::Text(filter::parse_datetime(s).ok_or_else(|| type_error(k, c.ty, v))?)
             }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as J};
 
 use super::{Op, WriteError};
 use crate::error::Result;
-use crate::profile::{ResolvedColumn, ResolvedTable, SqlType};
+use crate::profile::{ColumnType, ResolvedColumn, ResolvedTable, SqlType};
 use crate::store::Store;
 
 fn kind(v: &J) -> &'static str {
@@ -62,7 +62,10 @@ fn value(t: &ResolvedTable, c: &ResolvedColumn, v: &J) -> Result<J> {
             _ => return Err(wrong("a boolean")),
         },
         SqlType::Integer => match v.as_i64() {
-            Some(i) => J::from(i),
+            Some(i) => {
+                known_option(t, c, i)?;
+                J::from(i)
+            }
             None => return Err(wrong("an integer")),
         },
         SqlType::Real => match v {
@@ -97,11 +100,56 @@ fn value(t: &ResolvedTable, c: &ResolvedColumn, v: &J) -> Result<J> {
             }
             _ => return Err(wrong("an ISO 8601 date or date-time string")),
         },
+        SqlType::Text if c.column_type() == ColumnType::Choices => {
+            let values = choice_values(v)
+                .ok_or_else(|| wrong("choice values (an array of integers, or \"1,2\")"))?;
+            for &i in &values {
+                known_option(t, c, i)?;
+            }
+            let text: Vec<String> = values.iter().map(i64::to_string).collect();
+            J::String(text.join(","))
+        }
         SqlType::Text => match v {
             J::String(s) => J::String(s.clone()),
             _ => return Err(wrong("a string")),
         },
     })
+}
+
+/// A multi-select value: `[1, 2]`, or the Web API's own `"1,2"`.
+fn choice_values(v: &J) -> Option<Vec<i64>> {
+    match v {
+        J::Array(a) => a.iter().map(J::as_i64).collect(),
+        J::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().ok())
+            .collect(),
+        _ => None,
+    }
+}
+
+/// A choice value must be one of the column's options, when the server's
+/// metadata gave them (else the server judges it at upload).
+fn known_option(t: &ResolvedTable, c: &ResolvedColumn, value: i64) -> Result<()> {
+    let Some(options) = c.options.as_ref().filter(|o| !o.is_empty()) else {
+        return Ok(());
+    };
+    if options.iter().any(|o| o.value == value) {
+        return Ok(());
+    }
+    let list: Vec<String> = options
+        .iter()
+        .map(|o| format!("{} ({})", o.value, o.label))
+        .collect();
+    Err(WriteError::WrongType {
+        table: t.name.clone(),
+        column: c.name.clone(),
+        expected: format!("one of its options: {}", list.join(", ")),
+        got: value.to_string(),
+    }
+    .into())
 }
 
 /// Validates `values` for `op` on `t`. Returns (data, binds).

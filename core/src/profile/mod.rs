@@ -11,7 +11,10 @@ mod validate;
 
 pub use filter::{FilterExpr, parse_filter};
 pub use manifest::{AppManifest, ManifestRead, ManifestScreen};
-pub use resolved::{LookupRef, ResolvedColumn, ResolvedProfile, ResolvedTable, RowShape, SqlType};
+pub use resolved::{
+    ChoiceOption, ColumnType, LookupRef, ResolvedColumn, ResolvedProfile, ResolvedTable, RowShape,
+    SqlType,
+};
 pub use schema::{Attribute, LookupTarget, Schema, TableSchema};
 
 use serde::{Deserialize, Serialize};

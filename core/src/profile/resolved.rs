@@ -23,15 +23,87 @@ impl SqlType {
         }
     }
 
-    pub(crate) fn of(attribute_type: &str) -> Option<SqlType> {
+    /// `type_name` is `AttributeTypeName.Value`: a multi-select choice
+    /// column is `Virtual` by type but selectable (as `"1,2"` text).
+    pub(crate) fn of(attribute_type: &str, type_name: Option<&str>) -> Option<SqlType> {
         Some(match attribute_type {
             "Integer" | "BigInt" | "Picklist" | "State" | "Status" | "Boolean" => SqlType::Integer,
             "Decimal" | "Double" | "Money" => SqlType::Real,
+            "Virtual" if type_name == Some(MULTI_SELECT) => SqlType::Text,
             // Things no client can $select as a plain value.
             "Virtual" | "PartyList" | "CalendarRules" | "ManagedProperty" => return None,
             _ => SqlType::Text,
         })
     }
+}
+
+/// `AttributeTypeName` of a multi-select choice column ("choices").
+pub(crate) const MULTI_SELECT: &str = "MultiSelectPicklistType";
+
+/// What a column holds, as the app reads it (`value::Cell`): the server's
+/// attribute type, reduced to the kinds a native type exists for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ColumnType {
+    /// String, Memo, EntityName and anything unknown: text.
+    Text,
+    /// Integer, BigInt.
+    Integer,
+    /// Decimal, Money (stored as a double: Dataverse money has 4 decimals).
+    Decimal,
+    /// Double.
+    Float,
+    Boolean,
+    /// An instant, or a date when the column's behavior is date-only (the
+    /// server then sends `2024-05-01` without a time).
+    DateTime,
+    /// Picklist, State, Status: one option value with its label.
+    Choice,
+    /// A multi-select choice column: option values with their labels.
+    Choices,
+    /// Uniqueidentifier.
+    Guid,
+    /// Lookup, Customer, Owner: the related row's id.
+    Lookup,
+}
+
+impl ColumnType {
+    pub fn of(attribute_type: &str, type_name: Option<&str>) -> ColumnType {
+        match attribute_type {
+            "Integer" | "BigInt" => ColumnType::Integer,
+            "Decimal" | "Money" => ColumnType::Decimal,
+            "Double" => ColumnType::Float,
+            "Boolean" => ColumnType::Boolean,
+            "DateTime" => ColumnType::DateTime,
+            "Picklist" | "State" | "Status" => ColumnType::Choice,
+            "Virtual" if type_name == Some(MULTI_SELECT) => ColumnType::Choices,
+            "Uniqueidentifier" => ColumnType::Guid,
+            "Lookup" | "Customer" | "Owner" => ColumnType::Lookup,
+            _ => ColumnType::Text,
+        }
+    }
+
+    /// The metadata type whose `OptionSet` holds this column's labels
+    /// (`EntityDefinitions(...)/Attributes/Microsoft.Dynamics.CRM.<it>`).
+    pub(crate) fn option_set_metadata(
+        attribute_type: &str,
+        type_name: Option<&str>,
+    ) -> Option<&'static str> {
+        Some(match attribute_type {
+            "Picklist" => "PicklistAttributeMetadata",
+            "State" => "StateAttributeMetadata",
+            "Status" => "StatusAttributeMetadata",
+            "Virtual" if type_name == Some(MULTI_SELECT) => "MultiSelectPicklistAttributeMetadata",
+            _ => return None,
+        })
+    }
+}
+
+/// One option of a choice column: its value and its label in the user's
+/// language.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChoiceOption {
+    pub value: i64,
+    pub label: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -47,6 +119,11 @@ pub struct ResolvedTable {
     pub logical_name: String,
     /// The primary id column (`accountid`), the local primary key.
     pub key: String,
+    /// The primary name column (`name`), which names a row a lookup points
+    /// at; None when the server has none. (Absent from profiles remembered
+    /// by earlier builds: the next connection fills it.)
+    #[serde(default)]
+    pub primary_name: Option<String>,
     pub columns: Vec<ResolvedColumn>,
     pub rows: Rows,
     pub interval_minutes: u32,
@@ -74,6 +151,29 @@ pub struct ResolvedColumn {
     pub targets: Vec<LookupRef>,
     /// Dataverse `AttributeType` (`Boolean` travels as true/false).
     pub attribute_type: String,
+    /// Dataverse `AttributeTypeName.Value` (`MultiSelectPicklistType`).
+    #[serde(default)]
+    pub type_name: Option<String>,
+    /// Choice columns: the options with their labels once read from the
+    /// server's metadata; None when not read (yet, or not a choice).
+    #[serde(default)]
+    pub options: Option<Vec<ChoiceOption>>,
+}
+
+impl ResolvedColumn {
+    /// What the column holds for the app.
+    pub fn column_type(&self) -> ColumnType {
+        ColumnType::of(&self.attribute_type, self.type_name.as_deref())
+    }
+
+    /// The label of option `value`, when the labels are known.
+    pub fn label(&self, value: i64) -> Option<&str> {
+        self.options
+            .as_ref()?
+            .iter()
+            .find(|o| o.value == value)
+            .map(|o| o.label.as_str())
+    }
 }
 
 /// One table a lookup column may point at.

@@ -26,6 +26,8 @@ pub struct Attribute {
     pub logical_name: String,
     /// Dataverse `AttributeType`: String, Integer, Lookup, DateTime, ...
     pub attribute_type: String,
+    /// `AttributeTypeName.Value` (`MultiSelectPicklistType`), when sent.
+    pub type_name: Option<String>,
     /// `IsValidForCreate` / `IsValidForUpdate` (true when the server does
     /// not say): local writes to other columns are refused up front.
     pub valid_for_create: bool,

@@ -32,16 +32,18 @@ impl Profile {
                         t.name
                     ))
                 })?;
-                let sql_type = SqlType::of(&a.attribute_type).ok_or_else(|| {
-                    Error::Profile(format!(
-                        "table {}: column {c} ({}) cannot be synced",
-                        t.name, a.attribute_type
-                    ))
-                })?;
+                let sql_type =
+                    SqlType::of(&a.attribute_type, a.type_name.as_deref()).ok_or_else(|| {
+                        Error::Profile(format!(
+                            "table {}: column {c} ({}) cannot be synced",
+                            t.name, a.attribute_type
+                        ))
+                    })?;
                 let mut col = column(c, sql_type, a.is_lookup(), false);
                 col.writable_on_create = a.valid_for_create;
                 col.writable_on_update = a.valid_for_update;
                 col.attribute_type = a.attribute_type.clone();
+                col.type_name = a.type_name.clone();
                 for l in ts.lookups.iter().filter(|l| &l.attribute == c) {
                     let Some(target) = schema.by_logical_name(&l.target) else {
                         continue;
@@ -87,13 +89,16 @@ impl Profile {
                     )));
                 }
                 if !columns.iter().any(|c| c.name == "modifiedon") {
-                    columns.push(column("modifiedon", SqlType::Text, false, true));
+                    let mut c = column("modifiedon", SqlType::Text, false, true);
+                    c.attribute_type = "DateTime".into();
+                    columns.push(c);
                 }
             }
             tables.push(ResolvedTable {
                 name: t.name.clone(),
                 logical_name: ts.logical_name.clone(),
                 key: ts.primary_id.clone(),
+                primary_name: ts.primary_name.clone(),
                 columns,
                 rows: t.rows.clone(),
                 interval_minutes: t.interval_minutes,
@@ -161,6 +166,8 @@ fn column(name: &str, sql_type: SqlType, is_lookup: bool, hidden: bool) -> Resol
         writable_on_update: !hidden,
         targets: Vec::new(),
         attribute_type: String::new(),
+        type_name: None,
+        options: None,
     }
 }
 
@@ -204,6 +211,7 @@ pub(crate) mod tests {
         Attribute {
             logical_name: n.into(),
             attribute_type: t.into(),
+            type_name: None,
             valid_for_create: true,
             valid_for_update: true,
             display_name: None,

@@ -10,7 +10,7 @@ use tracing::debug;
 
 use super::Remote;
 use crate::error::{Error, Result};
-use crate::profile::{Attribute, LookupTarget, Schema, TableSchema};
+use crate::profile::{Attribute, ChoiceOption, LookupTarget, Schema, TableSchema};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WhoAmI {
@@ -45,11 +45,21 @@ struct AttributeDef {
     #[serde(default)]
     attribute_type: Option<String>,
     #[serde(default)]
+    attribute_type_name: Option<TypeName>,
+    #[serde(default)]
     is_valid_for_create: Option<bool>,
     #[serde(default)]
     is_valid_for_update: Option<bool>,
     #[serde(default)]
     display_name: Option<Label>,
+}
+
+/// `AttributeTypeName`: `{"Value": "MultiSelectPicklistType"}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TypeName {
+    #[serde(default)]
+    value: Option<String>,
 }
 
 /// A metadata `Label`: `{"LocalizedLabels":[{"Label":"Account Name",
@@ -94,7 +104,7 @@ struct RelationshipDef {
 
 const DEF_SELECT: &str =
     "$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute";
-const DEF_EXPAND: &str = "$expand=Attributes($select=LogicalName,AttributeType,IsValidForCreate,IsValidForUpdate),ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity,ReferencingEntityNavigationPropertyName)";
+const DEF_EXPAND: &str = "$expand=Attributes($select=LogicalName,AttributeType,AttributeTypeName,IsValidForCreate,IsValidForUpdate),ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity,ReferencingEntityNavigationPropertyName)";
 
 impl Remote {
     pub async fn who_am_i(&self) -> Result<WhoAmI> {
@@ -198,6 +208,70 @@ impl Remote {
             .collect())
     }
 
+    /// The options of table `logical`'s choice columns of one metadata type
+    /// (`PicklistAttributeMetadata`, `StateAttributeMetadata`, ...): column
+    /// logical name → options with labels in the user's language. One
+    /// round trip, by the documented cast of the `Attributes` collection;
+    /// a column bound to a global choice has its options under
+    /// `GlobalOptionSet`.
+    pub async fn choice_options(
+        &self,
+        logical: &str,
+        metadata_type: &str,
+    ) -> Result<HashMap<String, Vec<ChoiceOption>>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Attr {
+            logical_name: String,
+            #[serde(default)]
+            option_set: Option<Set>,
+            #[serde(default)]
+            global_option_set: Option<Set>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Set {
+            #[serde(default)]
+            options: Vec<Opt>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Opt {
+            value: Option<i64>,
+            #[serde(default)]
+            label: Option<Label>,
+        }
+        let what =
+            format!("GET EntityDefinitions(LogicalName='{logical}') {metadata_type} options");
+        let url = self.url(&format!(
+            "EntityDefinitions(LogicalName='{logical}')/Attributes/Microsoft.Dynamics.CRM.{metadata_type}?$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)"
+        ));
+        let resp = self.get(&url, None, &what).await?;
+        let list: List<Attr> = serde_json::from_slice(&resp.body)
+            .map_err(|e| Error::protocol(&what, e.to_string()))?;
+        Ok(list
+            .value
+            .into_iter()
+            .map(|a| {
+                let options = [a.option_set, a.global_option_set]
+                    .into_iter()
+                    .flatten()
+                    .find(|s| !s.options.is_empty())
+                    .map(|s| s.options)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| {
+                        Some(ChoiceOption {
+                            value: o.value?,
+                            label: o.label.and_then(Label::text).unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                (a.logical_name, options)
+            })
+            .collect())
+    }
+
     /// Row totals by logical name. A server that cannot answer gives an
     /// empty map: progress then has no denominator rather than a wrong one.
     pub async fn total_counts(&self, logical_names: &[String]) -> Result<HashMap<String, u64>> {
@@ -258,6 +332,7 @@ fn to_table(def: EntityDef) -> TableSchema {
             .map(|a| Attribute {
                 logical_name: a.logical_name,
                 attribute_type: a.attribute_type.unwrap_or_default(),
+                type_name: a.attribute_type_name.and_then(|n| n.value),
                 valid_for_create: a.is_valid_for_create.unwrap_or(true),
                 valid_for_update: a.is_valid_for_update.unwrap_or(true),
                 display_name: a.display_name.and_then(Label::text),

@@ -23,6 +23,7 @@ mod queue;
 mod sql;
 mod state;
 mod sync_errors;
+mod typed;
 mod upsert;
 mod version;
 mod watch;

@@ -5,6 +5,7 @@
 //! key-only pass (`filtered.rs`). Decisions: docs/sync.md.
 
 mod filtered;
+mod labels;
 mod pages;
 mod progress;
 mod tracked;
@@ -96,7 +97,7 @@ impl SyncEngine {
             .await??
         };
         let (schema, counts) = remote.schema_and_counts(&names, &count_sets).await?;
-        let resolved = profile.resolve(&schema)?;
+        let resolved = labels::fill(&remote, &store, profile.resolve(&schema)?).await?;
         let needs_user = resolved
             .tables
             .iter()

@@ -17,8 +17,10 @@ struct Account: Identifiable, Hashable {
 
 extension Value {
     var string: String? {
-        if case .text(let v) = self { return v }
-        return nil
+        switch self {
+        case .text(let v), .guid(let v): return v
+        default: return nil
+        }
     }
 }
 

@@ -90,7 +90,7 @@ struct ClientTests {
         #expect(names == names.sorted(by: >))
         let all = try await client.query(Query(table: "accounts", filters: [], order: [], limit: nil, offset: nil))
         #expect(all.count == 40)
-        guard case .text(let id) = top[0]["accountid"] else {
+        guard case .guid(let id) = top[0]["accountid"] else {
             Issue.record("no accountid in \(top[0].keys)")
             return
         }
@@ -129,7 +129,7 @@ struct ClientTests {
         let client = try await open(emulator, dir: try temporaryDirectory())
         try await waitForStatus(client, "connected") { $0.icon == .connected && $0.initialSyncComplete }
         let rows = try await client.query(Query(table: "accounts", filters: [], order: [], limit: 1, offset: nil))
-        guard case .text(let id) = rows.first?["accountid"] else {
+        guard case .guid(let id) = rows.first?["accountid"] else {
             Issue.record("no account")
             return
         }

@@ -96,12 +96,12 @@ let testProfile = """
 """
 
 #if os(macOS) || os(Linux)
-func testConfiguration(_ emulator: Emulator, dir: URL, hostOnline: Bool = true) -> Configuration {
+func testConfiguration(_ emulator: Emulator, dir: URL, hostOnline: Bool = true, profile: String = testProfile) -> Configuration {
     Configuration(
         serverURL: emulator.rootURL,
         dataDirectory: dir,
         account: "alice@contoso.test",
-        schema: .profile(json: testProfile),
+        schema: .profile(json: profile),
         hostOnline: hostOnline,
         tuning: .init(probeIntervalSecs: 30, uploadDebounceMs: 100, retryBaseMs: 200, retryCapMs: 1000, pageSize: 10)
     )

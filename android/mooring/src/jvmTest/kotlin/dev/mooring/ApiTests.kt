@@ -302,8 +302,13 @@ class ApiTests {
                 app.delete("accounts", "00000000-0000-0000-0000-000000000001")
             }
             assertFailsWith<IllegalArgumentException>("a Kotlin type with no Mooring value") {
+                app.create("accounts", mapOf("name" to File("x")))
+            }
+            // A list is a multi-select value: in a text column, the core's typed refusal.
+            val list = assertFailsWith<MooringException.Validation>("a list into a text column") {
                 app.create("accounts", mapOf("name" to listOf(1)))
             }
+            assertEquals("name", list.field)
             assertEquals(0L, app.pendingCount(), "nothing written")
         }
     }

@@ -39,11 +39,12 @@ suspend fun openApp(
     key: EncryptionKeyProvider? = null,
     options: MooringOptions = testOptions,
     tokens: AccessTokenProvider = AccessTokenProvider { emu.token },
+    profile: String = PROFILE,
 ) = Mooring.open(
     serverUrl = emu.rootUrl,
     dataDir = dir,
     account = ACCOUNT,
-    profile = OfflineProfile.profile(PROFILE),
+    profile = OfflineProfile.profile(profile),
     tokens = tokens,
     encryptionKey = key,
     options = options,

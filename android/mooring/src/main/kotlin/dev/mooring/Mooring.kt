@@ -36,6 +36,7 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.firstOrNull
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
@@ -180,6 +181,29 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
     suspend fun get(table: String, id: String): Row? = call { it.get(table, id) }
 
     suspend fun query(query: Query): List<Row> = call { it.query(query) }
+
+    /** [get] mapped: `app.get("accounts", id) { Account(it.string("name"), it.instant("createdon")) }`. */
+    suspend fun <T> get(table: String, id: String, map: (RowReader) -> T): T? = get(table, id)?.let { map(RowReader(it)) }
+
+    /**
+     * [query] mapped into the app's own class: `app.query(q) { row -> Account(row.string("name"), row.instant("createdon")) }`.
+     * A column of another kind throws [RowTypeException] naming it.
+     */
+    suspend fun <T> query(query: Query, map: (RowReader) -> T): List<T> = query(query).map { map(RowReader(it)) }
+
+    /** [query] decoded into a `@Serializable` class (RowDecoding.kt). */
+    suspend inline fun <reified T> queryAs(query: Query): List<T> = query(query).map { it.decode<T>() }
+
+    /** [watch] mapped; a mapping error ends the flow with it. */
+    fun <T> watch(query: Query, map: (RowReader) -> T): Flow<List<T>> =
+        watch(query).map { rows -> rows.map { map(RowReader(it)) } }
+
+    /** [watch] decoded into a `@Serializable` class. */
+    inline fun <reified T> watchAs(query: Query): Flow<List<T>> = watch(query).map { rows -> rows.map { it.decode<T>() } }
+
+    /** [sql] decoded into a `@Serializable` class (SQLite's kinds: see RowReader). */
+    suspend inline fun <reified T> sqlAs(sql: String, vararg params: Any?): List<T> =
+        sql(sql, *params).rowMaps().map { it.decode<T>() }
 
     /** The query's rows now, then each time they change (latest only). Bad queries throw on collect. */
     fun watch(query: Query): Flow<List<Row>> = callbackFlow {
