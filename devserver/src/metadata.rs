@@ -374,23 +374,7 @@ pub fn entity_definitions(
         let body = json!({"@odata.context": ctx_url, "value": value});
         return Ok(json_response(&body));
     };
-    let t = if let Some(name) = key.strip_prefix("LogicalName=") {
-        let name = name.trim_matches('\'');
-        sh.schema.by_logical(name)
-    } else {
-        let id = Uuid::parse_str(key).ok();
-        sh.schema
-            .tables
-            .iter()
-            .find(|t| Some(meta_id("entity", &t.logical_name)) == id)
-    };
-    let Some(t) = t else {
-        return Err(ApiError::new(
-            404,
-            "0x80040217",
-            format!("Could not find an entity with key {key}."),
-        ));
-    };
+    let t = table_by_key(sh, key)?;
     match rest {
         [] => {
             let mut m = build(t)?;
