@@ -256,6 +256,39 @@ pub struct SyncErrorInfo {
     /// The server's message, for the user (may quote values).
     pub message: String,
     pub kind: SyncErrorKind,
+    /// A refused transaction is one entry: every change of it, in order
+    /// (the fields above are the first's). Empty for a single change.
+    pub transaction: Vec<TransactionChange>,
+}
+
+/// One change of a refused transaction.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct TransactionChange {
+    pub table: String,
+    pub row_id: String,
+    pub action: ChangeAction,
+    pub values: HashMap<String, Value>,
+}
+
+/// One write of a `write_transaction`.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum WriteOp {
+    /// `id`: the GUID the app chose (so later writes of the same
+    /// transaction can point at the row), or null for a new one.
+    Create {
+        table: String,
+        id: Option<String>,
+        values: HashMap<String, Value>,
+    },
+    Update {
+        table: String,
+        id: String,
+        values: HashMap<String, Value>,
+    },
+    Delete {
+        table: String,
+        id: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
@@ -298,6 +331,10 @@ pub struct PendingChangeInfo {
     pub queued_at_ms: i64,
     /// Sent in an upload the server has not answered yet; it goes again.
     pub in_flight: bool,
+    /// Times it was sent without an answer that settled it.
+    pub attempts: u32,
+    /// The local transaction it belongs to (its changes upload together).
+    pub transaction: Option<i64>,
     /// Why it has not reached the server yet.
     pub waiting: UploadWait,
 }
@@ -363,6 +400,8 @@ impl PendingChangeInfo {
             columns: c.columns,
             queued_at_ms: c.queued_at_ms,
             in_flight: c.in_flight,
+            attempts: c.attempts,
+            transaction: c.transaction,
         }
     }
 }
@@ -389,6 +428,20 @@ impl From<mooring_core::SyncError> for SyncErrorInfo {
                 K::RecordNotFound => SyncErrorKind::RecordNotFound,
                 K::Other => SyncErrorKind::Other,
             },
+            transaction: e
+                .transaction
+                .into_iter()
+                .map(|c| TransactionChange {
+                    table: c.table,
+                    row_id: c.row_id,
+                    action: c.action.into(),
+                    values: c
+                        .data
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::from(v)))
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -556,6 +609,61 @@ impl MooringApp {
     pub async fn delete(&self, table: String, id: String) -> Result<(), MooringError> {
         let app = self.app();
         run(async move { Ok(app.delete(&table, &id).await?) }).await
+    }
+
+    /// Several writes as one: applied to the mirror and the outbox together
+    /// or not at all (the first refused write cancels all of them, with its
+    /// error), and uploaded as one `$batch` change set the server applies
+    /// whole or not at all. Returns each write's row id, in order (a
+    /// create's new GUID). Kotlin's `writeTransaction { }` and Swift's
+    /// `writeTransaction { tx in }` build `ops`.
+    pub async fn write_transaction(&self, ops: Vec<WriteOp>) -> Result<Vec<String>, MooringError> {
+        /// A `WriteOp` with its values checked for JSON (before the
+        /// writer is taken).
+        enum Write {
+            Create(
+                String,
+                Option<String>,
+                serde_json::Map<String, serde_json::Value>,
+            ),
+            Update(String, String, serde_json::Map<String, serde_json::Value>),
+            Delete(String, String),
+        }
+        let app = self.app();
+        let writes = ops
+            .into_iter()
+            .map(|op| {
+                Ok(match op {
+                    WriteOp::Create { table, id, values } => {
+                        Write::Create(table, id, values_to_json(values)?)
+                    }
+                    WriteOp::Update { table, id, values } => {
+                        Write::Update(table, id, values_to_json(values)?)
+                    }
+                    WriteOp::Delete { table, id } => Write::Delete(table, id),
+                })
+            })
+            .collect::<Result<Vec<_>, MooringError>>()?;
+        run(async move {
+            Ok(app
+                .write_transaction(move |tx| {
+                    writes
+                        .into_iter()
+                        .map(|w| match w {
+                            Write::Create(table, None, values) => tx.create(&table, &values),
+                            Write::Create(table, Some(id), values) => {
+                                tx.create_with_id(&table, &id, &values)
+                            }
+                            Write::Update(table, id, values) => {
+                                tx.update(&table, &id, &values).map(|()| id)
+                            }
+                            Write::Delete(table, id) => tx.delete(&table, &id).map(|()| id),
+                        })
+                        .collect()
+                })
+                .await?)
+        })
+        .await
     }
 
     /// Changes waiting for upload.

@@ -171,7 +171,9 @@ fn write_error(w: W) -> MooringError {
     // WriteError's texts name tables, columns, types and keys: no values.
     let reason = w.to_string();
     match w {
-        W::UnknownTable(_) | W::NotAnObject => validation(None, reason),
+        W::UnknownTable(_) | W::NotAnObject | W::TransactionTooLarge { .. } => {
+            validation(None, reason)
+        }
         W::UnknownColumn { column, .. }
         | W::WrongType { column, .. }
         | W::ReadOnly { column, .. }

@@ -15,7 +15,8 @@ mod value;
 
 pub use app::{
     AppConfig, ChangeAction, MooringApp, PendingChangeInfo, RowsListener, SqlListener,
-    StatusListener, SyncErrorInfo, SyncErrorKind, TaskHandle, TokenProvider, UploadWait,
+    StatusListener, SyncErrorInfo, SyncErrorKind, TaskHandle, TokenProvider, TransactionChange,
+    UploadWait, WriteOp,
 };
 pub use canvas::{
     CanvasAppProfile, CanvasRows, CanvasTable, CanvasWarning, CanvasWarningKind,

@@ -58,6 +58,9 @@ enum Command {
     Update(offline::UpdateArgs),
     /// Deletes a row from a mirror and queues the upload.
     Delete(offline::DeleteArgs),
+    /// Applies a JSON list of writes to a mirror as one transaction, which
+    /// uploads as one change set: all or nothing (no network used).
+    Apply(offline::ApplyArgs),
     /// The changes waiting for upload in a mirror, and why they wait.
     Pending(offline::PendingArgs),
     /// Offline profiles: generate one from a canvas app's source.
@@ -231,6 +234,7 @@ fn main() -> ExitCode {
         Command::Create(args) => offline::create(&args),
         Command::Update(args) => offline::update(&args),
         Command::Delete(args) => offline::delete(&args),
+        Command::Apply(args) => offline::apply(&args),
         Command::Pending(args) => offline::pending(&args),
         Command::Diagnostics(args) => diagnostics(&args),
         Command::Profile(ProfileCommand::FromApp(args)) => runtime.block_on(from_app(args)),

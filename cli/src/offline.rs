@@ -1,5 +1,6 @@
 //! The one-shot commands that work on a mirror with no network, for
-//! scripts: `query --sql`, `create`, `update`, `delete` and `pending`.
+//! scripts: `query --sql`, `create`, `update`, `delete`, `apply` (writes
+//! as one transaction) and `pending`.
 //! Writes are checked against the profile the mirror remembers from its
 //! last sync and queued in its outbox, exactly as the app's writes are;
 //! `mooring upload` or `mooring sync` sends them.
@@ -76,6 +77,17 @@ pub struct DeleteArgs {
     mirror: Mirror,
     table: String,
     id: String,
+}
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    mirror: Mirror,
+    /// A JSON array of writes, applied as one transaction and uploaded as
+    /// one change set: `{"create": "accounts", "id": "<guid, optional>",
+    /// "values": {...}}`, `{"update": "accounts", "id": "...", "values":
+    /// {...}}`, `{"delete": "accounts", "id": "..."}`. `-` reads stdin.
+    file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -249,6 +261,67 @@ pub fn delete(args: &DeleteArgs) -> mooring_core::Result<String> {
     ))
 }
 
+/// One write of an `apply` file.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWrite {
+    create: Option<String>,
+    update: Option<String>,
+    delete: Option<String>,
+    id: Option<String>,
+    #[serde(default)]
+    values: Map<String, J>,
+}
+
+pub fn apply(args: &ApplyArgs) -> mooring_core::Result<String> {
+    let text = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(&args.file)
+    }
+    .map_err(|e| mooring_core::Error::Query(format!("{}: {e}", args.file.display())))?;
+    let writes: Vec<FileWrite> = serde_json::from_str(&text).map_err(|e| {
+        mooring_core::Error::Query(format!(
+            "{}: not a JSON array of writes ({e})",
+            args.file.display()
+        ))
+    })?;
+    let outbox = local_outbox(&args.mirror)?;
+    let lines = outbox.write_transaction(|tx| {
+        let mut lines = Vec::with_capacity(writes.len());
+        for (i, w) in writes.iter().enumerate() {
+            let bad = |msg: &str| mooring_core::Error::Query(format!("write {}: {msg}", i + 1));
+            let line = match (&w.create, &w.update, &w.delete, &w.id) {
+                (Some(t), None, None, None) => format!("created {t} {}", tx.create(t, &w.values)?),
+                (Some(t), None, None, Some(id)) => {
+                    format!("created {t} {}", tx.create_with_id(t, id, &w.values)?)
+                }
+                (None, Some(t), None, Some(id)) => {
+                    tx.update(t, id, &w.values)?;
+                    format!("updated {t} {id}")
+                }
+                (None, None, Some(t), Some(id)) => {
+                    tx.delete(t, id)?;
+                    format!("deleted {t} {id}")
+                }
+                (None, None, None, _) => return Err(bad("needs one of create, update, delete")),
+                (_, _, _, None) => return Err(bad("update and delete need an id")),
+                _ => return Err(bad("one of create, update, delete per write")),
+            };
+            lines.push(line);
+        }
+        Ok(lines)
+    })?;
+    Ok(format!(
+        "{}
+one transaction of {} write{} (pending={})",
+        lines.join("\n"),
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        outbox.pending_count()?
+    ))
+}
+
 /// "3 min", "2 h 5 min", "4 d": how long a change has waited.
 pub fn age(ms: i64) -> String {
     let secs = (ms.max(0) / 1000) as u64;
@@ -309,8 +382,15 @@ pub(crate) fn listing(changes: &[PendingChange], now: i64) -> String {
             .iter()
             .map(|c| {
                 let mut change = c.op.as_str().to_string();
+                if let Some(txn) = c.transaction {
+                    change.push_str(&format!(" (transaction {txn})"));
+                }
                 if c.in_flight {
-                    change.push_str(" (sent, unanswered)");
+                    change.push_str(&format!(
+                        " (sent {} time{}, unanswered)",
+                        c.attempts,
+                        if c.attempts == 1 { "" } else { "s" }
+                    ));
                 }
                 [
                     c.seq.to_string(),

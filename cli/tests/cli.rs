@@ -8,4 +8,5 @@ mod offline;
 mod shell;
 mod sync;
 mod sync_app;
+mod transaction_kill;
 mod upload_kill;

@@ -370,4 +370,8 @@ pub enum WriteError {
     NotAnObject,
     #[error("no sync error {0}")]
     NoSuchSyncError(i64),
+    /// A local transaction uploads as one `$batch` change set, and the
+    /// Web API takes at most 1000 requests in one.
+    #[error("a transaction holds at most {max} changes; this one has {changes}")]
+    TransactionTooLarge { changes: usize, max: usize },
 }

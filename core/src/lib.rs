@@ -22,7 +22,10 @@ pub mod value;
 pub use cell::{CalendarDate, Cell, Choice, LookupValue, TypedRow};
 pub use error::{Error, KeyProblem, Result};
 pub use mooring::{Mooring, MooringConfig, Typer, database_path};
-pub use outbox::{ConflictMode, Outbox, OutboxConfig, SyncError, UploadSummary, WriteError};
+pub use outbox::{
+    ConflictMode, Outbox, OutboxConfig, SyncError, TransactionChange, UploadSummary, WriteError,
+    WriteTransaction,
+};
 pub use profile::{AppManifest, ColumnType, Profile, Rows};
 pub use remote::{Remote, RemoteConfig, StaticToken, TokenFuture, TokenProvider};
 pub use scheduler::{ProfileSource, ScheduleConfig, StatusHandle, UploadWait};

@@ -324,6 +324,33 @@ impl Mooring {
         self.write(move |ob| ob.delete(&table, &id)).await
     }
 
+    /// Several writes as one: `f` creates, updates and deletes through the
+    /// handle; when it returns `Ok` they reach the mirror and the outbox
+    /// together (not at all on `Err`), and they upload as one `$batch`
+    /// change set, which the server applies whole or not at all. A refused
+    /// transaction is one sync error (retry, discard). `f` runs on a
+    /// blocking thread holding the writer: keep it to the writes.
+    ///
+    /// ```no_run
+    /// # async fn demo(app: &mooring_core::Mooring) -> mooring_core::Result<()> {
+    /// use serde_json::json;
+    /// let obj = |v: serde_json::Value| v.as_object().cloned().unwrap();
+    /// let contact = app
+    ///     .write_transaction(move |tx| {
+    ///         let account = tx.create("accounts", &obj(json!({"name": "Fabrikam"})))?;
+    ///         tx.create("contacts", &obj(json!({"lastname": "Ito", "parentcustomerid": account})))
+    ///     })
+    ///     .await?;
+    /// # let _ = contact; Ok(()) }
+    /// ```
+    pub async fn write_transaction<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut crate::WriteTransaction<'_>) -> Result<T> + Send + 'static,
+    {
+        self.write(move |ob| ob.write_transaction(f)).await
+    }
+
     /// The changes waiting for upload, oldest first (at most `limit`):
     /// table, row, kind, columns (no values), since when, in flight.
     pub async fn pending_changes(&self, limit: usize) -> Result<Vec<PendingChange>> {

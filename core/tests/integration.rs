@@ -15,5 +15,6 @@ mod security;
 mod sql;
 mod store;
 mod tls;
+mod transactions;
 mod upgrade;
 mod values;

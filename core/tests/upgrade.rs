@@ -135,8 +135,15 @@ async fn opens_with_nothing_lost_and_syncs_on(fixture: &str, key: Option<&str>) 
         1,
         "{fixture}: the pending change"
     );
+    let pending = app.pending_changes(5).await.unwrap();
+    assert_eq!(
+        (pending[0].transaction, pending[0].attempts),
+        (None, 0),
+        "{fixture}: a single change, never sent"
+    );
     let errors = app.sync_errors().await.unwrap();
     assert_eq!(errors.len(), 1, "{fixture}: the sync error");
+    assert!(errors[0].transaction.is_empty());
     assert_eq!(errors[0].status, 400);
     let accounts = app
         .query(mooring_core::Query::table("accounts"))
@@ -188,9 +195,13 @@ async fn opens_with_nothing_lost_and_syncs_on(fixture: &str, key: Option<&str>) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mirrors_of_version_0_open_with_nothing_lost_and_sync_on() {
-    opens_with_nothing_lost_and_syncs_on("v0-plain.db", None).await;
-    opens_with_nothing_lost_and_syncs_on("v0-encrypted.db", Some(FIXTURE_KEY)).await;
+async fn mirrors_of_older_versions_open_with_nothing_lost_and_sync_on() {
+    // Version 1 had no local transactions and no send attempts.
+    for v in 0..mooring_core::store::SCHEMA_VERSION {
+        opens_with_nothing_lost_and_syncs_on(&format!("v{v}-plain.db"), None).await;
+        opens_with_nothing_lost_and_syncs_on(&format!("v{v}-encrypted.db"), Some(FIXTURE_KEY))
+            .await;
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 pub(crate) mod batch;
 mod slot;
+mod transaction;
 mod upload;
 mod validate;
 
@@ -17,6 +18,7 @@ pub(crate) use slot::OutboxSlot;
 
 pub use crate::error::WriteError;
 pub use crate::store::Op;
+pub use transaction::{MAX_TRANSACTION_CHANGES, WriteTransaction};
 pub use upload::UploadSummary;
 
 use std::collections::HashMap;
@@ -77,6 +79,19 @@ pub struct SyncError {
     pub code: String,
     pub message: String,
     pub kind: SyncErrorKind,
+    /// A refused local transaction is one entry: every change of it, in
+    /// order (the fields above are the first's, the status and message
+    /// the server's answer to the change set). Empty for a single change.
+    pub transaction: Vec<TransactionChange>,
+}
+
+/// One change of a refused local transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransactionChange {
+    pub table: String,
+    pub row_id: String,
+    pub action: Op,
+    pub data: Map<String, J>,
 }
 
 /// The types Power Apps shows for sync errors.
@@ -105,6 +120,7 @@ impl From<SyncErrorRecord> for SyncError {
             code: r.code,
             message: r.message,
             kind,
+            transaction: Vec::new(),
         }
     }
 }
@@ -194,7 +210,7 @@ impl Outbox {
         &self.inner.config
     }
 
-    fn table(&self, name: &str) -> Result<&ResolvedTable> {
+    pub(crate) fn table(&self, name: &str) -> Result<&ResolvedTable> {
         self.inner
             .profile
             .tables
@@ -266,14 +282,32 @@ impl Outbox {
         self.inner.store.pending_count()
     }
 
+    /// The sync errors, oldest first; a refused transaction is one entry.
     pub fn sync_errors(&self) -> Result<Vec<SyncError>> {
-        Ok(self
-            .inner
-            .store
-            .sync_errors()?
-            .into_iter()
-            .map(SyncError::from)
-            .collect())
+        let mut out: Vec<SyncError> = Vec::new();
+        let mut txn_at: HashMap<i64, usize> = HashMap::new();
+        for r in self.inner.store.sync_errors()? {
+            let Some(txn) = r.txn else {
+                out.push(SyncError::from(r));
+                continue;
+            };
+            let change = TransactionChange {
+                table: r.table.clone(),
+                row_id: r.row_id.clone(),
+                action: r.action,
+                data: r.data.clone(),
+            };
+            match txn_at.get(&txn) {
+                Some(&i) => out[i].transaction.push(change),
+                None => {
+                    txn_at.insert(txn, out.len());
+                    let mut e = SyncError::from(r);
+                    e.transaction.push(change);
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn sync_error_count(&self) -> Result<u64> {
@@ -283,17 +317,15 @@ impl Outbox {
     /// Queues the error's change again over the row's current values (a
     /// create of a row the server lacks stays a create; an update of a row
     /// the server deleted becomes a create), and removes it from the list.
+    /// A refused transaction is queued again whole, as one transaction.
     pub fn retry_sync_error(&self, id: i64) -> Result<()> {
-        let e = self
-            .inner
+        self.inner
             .store
-            .sync_error(id)?
-            .ok_or(WriteError::NoSuchSyncError(id))?;
-        let t = self.table(&e.table)?;
-        self.inner.store.retry_sync_error(t, id)
+            .retry_sync_error(&self.inner.profile.tables, id)
     }
 
-    /// Forgets the error; the row keeps the server's state.
+    /// Forgets the error (a refused transaction: all of it); the rows keep
+    /// the server's state.
     pub fn discard_sync_error(&self, id: i64) -> Result<()> {
         if self.inner.store.discard_sync_error(id)? {
             Ok(())

@@ -1,7 +1,10 @@
 //! Upload: the queue, oldest first, in `$batch` change sets of
 //! `batch_size`, falling back to one request per change when a change set
 //! fails, so one bad change never blocks the others: it moves to the sync
-//! errors and its row returns to the server's state.
+//! errors and its row returns to the server's state. A local transaction
+//! (`transaction.rs`) is its own change set, never split and never sent
+//! one by one: the server applies all of it or none, and a refusal makes
+//! it one sync error.
 //!
 //! Every request is idempotent, so the remote client's retries and a crash
 //! between send and acknowledgement are safe: creates are `PATCH` upserts to
@@ -22,7 +25,7 @@ use super::{ConflictMode, Outbox};
 use crate::error::{Error, Result};
 use crate::profile::ResolvedTable;
 use crate::remote::Remote;
-use crate::store::{Ack, Entry, Op, Store};
+use crate::store::{Ack, Entry, Op, Refusal, Store};
 use crate::value::{RowData, Value};
 
 /// What one `upload()` did.
@@ -42,11 +45,22 @@ pub struct UploadSummary {
 enum Outcome {
     Done(Option<RowData>),
     Rejected {
-        status: u16,
-        code: String,
-        message: String,
+        refusal: Refusal,
         server: Option<RowData>,
     },
+}
+
+/// How the server answered one change set.
+enum ChangeSet {
+    /// Every change applied.
+    Applied(Vec<Ack>),
+    /// Refused as a whole: none of it applied (one change of it failed,
+    /// or the server refused the batch).
+    Refused(Refusal),
+    /// One part failed in a way retrying may fix (5xx, 429): nothing was
+    /// applied. Single changes then go one by one (with the client's
+    /// retries); a transaction waits for the next upload.
+    Transient(Error),
 }
 
 impl Outbox {
@@ -71,23 +85,31 @@ impl Outbox {
             }
             // Changes of tables or columns that left the profile cannot be
             // sent (the profile no longer says how): they wait in the sync
-            // errors with their values, never silently trimmed.
-            let mut entries = Vec::new();
-            for e in head {
-                match self.orphaned(&e) {
-                    None => entries.push(e),
-                    Some(msg) => {
-                        let seq = e.seq;
-                        warn!(table = %e.table, "change no longer fits the offline profile: moved to sync errors");
-                        self.blocking(move |s| s.outbox_reject_orphan(seq, &msg))
-                            .await?;
-                        sum.rejected += 1;
+            // errors with their values, never silently trimmed (a
+            // transaction: all of it).
+            if let Some((e, msg)) = head.iter().find_map(|e| self.orphaned(e).map(|m| (e, m))) {
+                warn!(table = %e.table, "change no longer fits the offline profile: moved to sync errors");
+                let seqs = match e.txn {
+                    Some(txn) => {
+                        let all = self.blocking(move |s| s.outbox_transaction(txn)).await?;
+                        all.iter().map(|m| m.seq).collect()
                     }
-                }
-            }
-            if entries.is_empty() {
+                    None => vec![e.seq],
+                };
+                sum.rejected += 1;
+                self.blocking(move |s| {
+                    seqs.iter()
+                        .try_for_each(|seq| s.outbox_reject_orphan(*seq, &msg))
+                })
+                .await?;
                 continue;
             }
+            if let Some(txn) = head[0].txn {
+                self.upload_transaction(remote, txn, &mut sum).await?;
+                continue;
+            }
+            // The single changes before the next transaction.
+            let entries: Vec<Entry> = head.into_iter().take_while(|e| e.txn.is_none()).collect();
             let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
             let entries = self.blocking(move |s| s.outbox_claim(&seqs)).await?;
             if entries.is_empty() {
@@ -96,7 +118,7 @@ impl Outbox {
             if entries.len() > 1 {
                 sum.requests += 1;
                 sum.batches += 1;
-                if let Some(acks) = self.send_batch(remote, &entries).await? {
+                if let ChangeSet::Applied(acks) = self.send_batch(remote, &entries).await? {
                     sum.uploaded += acks.len() as u64;
                     self.ack(acks).await?;
                     continue;
@@ -116,19 +138,12 @@ impl Outbox {
                         }])
                         .await?;
                     }
-                    Outcome::Rejected {
-                        status,
-                        code,
-                        message,
-                        server,
-                    } => {
+                    Outcome::Rejected { refusal, server } => {
                         sum.rejected += 1;
-                        warn!(table = %t.name, status, %code, action = e.op.as_str(), "change refused by the server: moved to sync errors");
+                        warn!(table = %t.name, status = refusal.status, code = %refusal.code, action = e.op.as_str(), "change refused by the server: moved to sync errors");
                         let seq = e.seq;
-                        self.blocking(move |s| {
-                            s.outbox_reject(&t, seq, status, &code, &message, server.as_ref())
-                        })
-                        .await?;
+                        self.blocking(move |s| s.outbox_reject(&t, seq, &refusal, server.as_ref()))
+                            .await?;
                     }
                 }
             }
@@ -201,9 +216,9 @@ impl Outbox {
         }
     }
 
-    /// One change set; Some(acks) when every change was accepted, None when
-    /// it failed as a whole (then the caller goes one by one).
-    async fn send_batch(&self, remote: &Remote, entries: &[Entry]) -> Result<Option<Vec<Ack>>> {
+    /// One change set: applied whole, refused whole, or failed whole for
+    /// now.
+    async fn send_batch(&self, remote: &Remote, entries: &[Entry]) -> Result<ChangeSet> {
         let mut parts = Vec::with_capacity(entries.len());
         let mut tables = Vec::with_capacity(entries.len());
         for e in entries {
@@ -225,10 +240,19 @@ impl Outbox {
         {
             Ok(r) => r,
             // A batch the server refuses as a whole (too large, malformed to
-            // its eyes): the changes go one by one.
+            // its eyes).
             Err(Error::Http {
-                status: 400..=499, ..
-            }) => return Ok(None),
+                status: status @ 400..=499,
+                odata,
+                ..
+            }) => {
+                let (code, message) = odata.map(|o| (o.code, o.message)).unwrap_or_default();
+                return Ok(ChangeSet::Refused(Refusal {
+                    status,
+                    code,
+                    message,
+                }));
+            }
             Err(e) => return Err(e),
         };
         let ct = resp
@@ -237,8 +261,12 @@ impl Outbox {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let Some(mut responses) = batch::parse(&resp.body, ct) else {
-            warn!("a $batch response did not parse; sending the changes one by one");
-            return Ok(None);
+            warn!("a $batch response did not parse");
+            return Ok(ChangeSet::Refused(Refusal {
+                status: resp.status,
+                code: String::new(),
+                message: "the server's answer to the change set could not be read".into(),
+            }));
         };
         // Responses follow the requests' order; Content-ID, when echoed,
         // says so explicitly.
@@ -251,15 +279,39 @@ impl Outbox {
             paired.sort_by_key(|(i, _)| *i);
             responses = paired.into_iter().map(|(_, r)| r).collect();
         }
-        if responses.len() != entries.len()
-            || responses.iter().any(|r| !(200..300).contains(&r.status))
-        {
-            let failed = responses
-                .iter()
-                .find(|r| !(200..300).contains(&r.status))
-                .map(|r| r.status);
-            debug!(?failed, "change set failed; sending its changes one by one");
-            return Ok(None);
+        if let Some(failed) = responses.iter().find(|r| !(200..300).contains(&r.status)) {
+            debug!(status = failed.status, "change set failed");
+            let odata = crate::remote::parse_error_body(&failed.body);
+            if failed.status == 429 {
+                return Ok(ChangeSet::Transient(Error::Throttled {
+                    attempts: 1,
+                    retry_after: None,
+                }));
+            }
+            if failed.status >= 500 || failed.status == 408 {
+                return Ok(ChangeSet::Transient(Error::Http {
+                    status: failed.status,
+                    what: "POST $batch".into(),
+                    odata,
+                }));
+            }
+            let (code, message) = odata.map(|o| (o.code, o.message)).unwrap_or_default();
+            return Ok(ChangeSet::Refused(Refusal {
+                status: failed.status,
+                code,
+                message,
+            }));
+        }
+        if responses.len() != entries.len() {
+            return Ok(ChangeSet::Refused(Refusal {
+                status: resp.status,
+                code: String::new(),
+                message: format!(
+                    "the server answered {} of the change set's {} requests",
+                    responses.len(),
+                    entries.len()
+                ),
+            }));
         }
         let mut acks = Vec::with_capacity(entries.len());
         for ((e, t), r) in entries.iter().zip(&tables).zip(&responses) {
@@ -274,7 +326,78 @@ impl Outbox {
                 server_row: row,
             });
         }
-        Ok(Some(acks))
+        Ok(ChangeSet::Applied(acks))
+    }
+
+    /// A local transaction: its changes as one change set. Refused, it is
+    /// one sync error and its rows return to the server's state; unless
+    /// the rows show an earlier attempt of it was applied (its answer lost
+    /// to a cut or a kill: a retried delete is then a 404, an update in
+    /// detect mode a 412), then it is done.
+    async fn upload_transaction(
+        &self,
+        remote: &Remote,
+        txn: i64,
+        sum: &mut UploadSummary,
+    ) -> Result<()> {
+        let group = self.blocking(move |s| s.outbox_transaction(txn)).await?;
+        let seqs: Vec<i64> = group.iter().map(|e| e.seq).collect();
+        let group = self.blocking(move |s| s.outbox_claim(&seqs)).await?;
+        if group.is_empty() {
+            return Ok(());
+        }
+        sum.requests += 1;
+        sum.batches += 1;
+        let refusal = match self.send_batch(remote, &group).await? {
+            ChangeSet::Applied(acks) => {
+                sum.uploaded += acks.len() as u64;
+                return self.ack(acks).await;
+            }
+            ChangeSet::Refused(r) => r,
+            ChangeSet::Transient(e) => return Err(e),
+        };
+        let mut parts = Vec::with_capacity(group.len());
+        let mut applied = true;
+        for e in &group {
+            let t = self.table(&e.table)?;
+            sum.requests += 1;
+            let row = fetch_row(remote, t, &e.row_id).await?;
+            applied &= match (e.op, &row) {
+                (Op::Delete, row) => row.is_none(),
+                (_, Some(row)) => same_values(t, e, row),
+                (_, None) => false,
+            };
+            parts.push((e.seq, e.version, row));
+        }
+        if applied {
+            debug!(txn, "the transaction was applied by an earlier attempt");
+            sum.uploaded += parts.len() as u64;
+            let acks = parts
+                .into_iter()
+                .map(|(seq, version, server_row)| Ack {
+                    seq,
+                    version,
+                    server_row,
+                })
+                .collect();
+            return self.ack(acks).await;
+        }
+        warn!(
+            txn,
+            changes = parts.len(),
+            status = refusal.status,
+            code = %refusal.code,
+            "transaction refused by the server: moved to sync errors as one"
+        );
+        sum.rejected += 1;
+        let me = self.clone();
+        self.blocking(move |s| {
+            let tables: Vec<&ResolvedTable> = me.inner.profile.tables.iter().collect();
+            let parts: Vec<(i64, Option<RowData>)> =
+                parts.into_iter().map(|(seq, _, row)| (seq, row)).collect();
+            s.outbox_reject_transaction(&tables, &parts, &refusal)
+        })
+        .await
     }
 
     async fn send_one(
@@ -335,9 +458,11 @@ impl Outbox {
                 }
                 let (code, message) = odata.map(|o| (o.code, o.message)).unwrap_or_default();
                 Ok(Outcome::Rejected {
-                    status,
-                    code,
-                    message,
+                    refusal: Refusal {
+                        status,
+                        code,
+                        message,
+                    },
                     server,
                 })
             }

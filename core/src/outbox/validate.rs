@@ -11,6 +11,23 @@ use crate::error::Result;
 use crate::profile::{ColumnType, ResolvedColumn, ResolvedTable, SqlType};
 use crate::store::Store;
 
+/// Where lookup targets are found: the mirror as committed (`Store`), or
+/// as a local transaction sees it (its own creates included).
+pub(super) trait Rows {
+    /// The mirror's tables.
+    fn mirrored(&self) -> Result<Vec<String>>;
+    fn exists(&self, table: &str, id: &str) -> Result<bool>;
+}
+
+impl Rows for Store {
+    fn mirrored(&self) -> Result<Vec<String>> {
+        self.tables()
+    }
+    fn exists(&self, table: &str, id: &str) -> Result<bool> {
+        self.row_exists(table, id)
+    }
+}
+
 fn kind(v: &J) -> &'static str {
     match v {
         J::Null => "null",
@@ -20,6 +37,21 @@ fn kind(v: &J) -> &'static str {
         J::Array(_) => "an array",
         J::Object(_) => "an object",
     }
+}
+
+/// The id the app gives a row it creates (lowercase GUID, as stored).
+pub(super) fn new_row_id(t: &ResolvedTable, id: &str) -> Result<String> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| {
+            WriteError::WrongType {
+                table: t.name.clone(),
+                column: t.key.clone(),
+                expected: "a GUID".into(),
+                got: id.to_string(),
+            }
+            .into()
+        })
 }
 
 /// A row id as the mirror stores it (lowercase GUID).
@@ -154,7 +186,7 @@ fn known_option(t: &ResolvedTable, c: &ResolvedColumn, value: i64) -> Result<()>
 
 /// Validates `values` for `op` on `t`. Returns (data, binds).
 pub(super) fn check(
-    store: &Store,
+    store: &dyn Rows,
     t: &ResolvedTable,
     values: &Map<String, J>,
     op: Op,
@@ -198,7 +230,7 @@ pub(super) fn check(
 }
 
 /// [entity set, navigation property] the upload binds a lookup with.
-fn bind(store: &Store, t: &ResolvedTable, c: &ResolvedColumn, v: &J) -> Result<J> {
+fn bind(store: &dyn Rows, t: &ResolvedTable, c: &ResolvedColumn, v: &J) -> Result<J> {
     let missing = || -> crate::error::Error {
         WriteError::MissingLookupTarget {
             table: t.name.clone(),
@@ -221,14 +253,14 @@ fn bind(store: &Store, t: &ResolvedTable, c: &ResolvedColumn, v: &J) -> Result<J
             .unwrap_or_default();
         return Ok(J::Array(vec![J::String(set), J::String(nav)]));
     };
-    let tables = store.tables()?;
+    let tables = store.mirrored()?;
     let mirrored: Vec<_> = c
         .targets
         .iter()
         .filter(|r| tables.contains(&r.entity_set))
         .collect();
     for r in &mirrored {
-        if store.row_exists(&r.entity_set, id)? {
+        if store.exists(&r.entity_set, id)? {
             return Ok(J::Array(vec![
                 J::String(r.entity_set.clone()),
                 J::String(r.navigation.clone()),

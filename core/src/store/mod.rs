@@ -31,7 +31,7 @@ mod write;
 
 pub use migrate::Migration;
 pub use query::{Filter, Query, Row, Sort};
-pub(crate) use queue::{Ack, Entry, LocalWrite};
+pub(crate) use queue::{Ack, Entry, LocalWrite, Refusal, local_write_tx, row_exists_on};
 pub use queue::{Op, PendingChange};
 pub use sql::{SqlRefusal, SqlRows};
 pub use state::{TablePhase, TableState};
@@ -283,10 +283,14 @@ impl Store {
 
     pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
         self.check_open()?;
-        self.inner
+        // A panic while the writer was held (an app's closure inside
+        // `write_transaction`) dropped its open transaction, which rolls
+        // back: the connection is consistent, so the lock is taken anyway.
+        Ok(self
+            .inner
             .writer
             .lock()
-            .map_err(|_| Error::Internal("the store's writer lock is poisoned".into()))
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Runs `f` on a `query_only` reader from the pool.

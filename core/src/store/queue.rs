@@ -66,6 +66,12 @@ pub(crate) struct Entry {
     /// must reach the server (create+delete = nothing only if never sent).
     pub sent: bool,
     pub created_ms: i64,
+    /// The local transaction it belongs to (`Outbox::write_transaction`):
+    /// its entries upload as one change set, all or none. Entries of a
+    /// transaction merge only with each other.
+    pub txn: Option<i64>,
+    /// Times it was sent without an answer that settled it.
+    pub attempts: i64,
 }
 
 /// One change waiting for upload, as the app lists it: which row, what
@@ -84,6 +90,12 @@ pub struct PendingChange {
     /// Sent in an upload the server has not answered (a cut or a kill
     /// mid-upload); the next upload sends it again, idempotently.
     pub in_flight: bool,
+    /// Times it was sent without an answer that settled it (a cut, a kill,
+    /// a server error): the upload retries it until the server answers.
+    pub attempts: u32,
+    /// The local transaction it belongs to: its changes upload together,
+    /// as one change set.
+    pub transaction: Option<i64>,
 }
 
 /// A local write, validated by `outbox/` against the profile.
@@ -93,6 +105,40 @@ pub(crate) struct LocalWrite {
     pub row_id: String,
     pub data: Map<String, J>,
     pub binds: Map<String, J>,
+}
+
+/// Schema step 2: the local transaction of an entry (and of a refused
+/// one), and how often an entry was sent.
+pub(crate) fn add_transactions_and_attempts(c: &Connection) -> Result<()> {
+    c.execute_batch(
+        "ALTER TABLE mooring_outbox ADD COLUMN txn INTEGER;
+         ALTER TABLE mooring_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE mooring_sync_errors ADD COLUMN txn INTEGER;
+         CREATE INDEX mooring_outbox_txn ON mooring_outbox (txn) WHERE txn IS NOT NULL;",
+    )?;
+    Ok(())
+}
+
+/// A new local transaction's id: never one the queue or the sync errors
+/// hold (a refused transaction keeps its id there).
+pub(crate) fn next_txn(c: &Connection) -> Result<i64> {
+    Ok(c.query_row(
+        "SELECT 1 + max(coalesce((SELECT max(txn) FROM mooring_outbox), 0),
+                        coalesce((SELECT max(txn) FROM mooring_sync_errors), 0))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether a row exists in a mirror table, as `c` (maybe inside a
+/// transaction) sees it.
+pub(crate) fn row_exists_on(c: &Connection, table: &str, key: &str, id: &str) -> Result<bool> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+        q(table),
+        q(key)
+    ))?
+    .query_row([id], |r| r.get(0))?)
 }
 
 pub(crate) fn create_tables(c: &Connection) -> Result<()> {
@@ -136,7 +182,8 @@ fn to_text(m: &Map<String, J>) -> String {
     J::Object(m.clone()).to_string()
 }
 
-const ENTRY_COLS: &str = "seq, tbl, row_id, op, data, binds, base_etag, version, sent, created_ms";
+const ENTRY_COLS: &str =
+    "seq, tbl, row_id, op, data, binds, base_etag, version, sent, created_ms, txn, attempts";
 
 fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
@@ -150,6 +197,8 @@ fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         version: r.get(7)?,
         sent: r.get::<_, i64>(8)? != 0,
         created_ms: r.get(9)?,
+        txn: r.get(10)?,
+        attempts: r.get(11)?,
     })
 }
 
@@ -163,8 +212,8 @@ fn entries_for_row(c: &Connection, table: &str, id: &str) -> Result<Vec<Entry>> 
 
 fn insert_entry(c: &Connection, e: &Entry) -> Result<i64> {
     c.prepare_cached(
-        "INSERT INTO mooring_outbox (tbl, row_id, op, data, binds, base_etag, version, sent, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO mooring_outbox (tbl, row_id, op, data, binds, base_etag, version, sent, created_ms, txn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         e.table,
@@ -175,7 +224,8 @@ fn insert_entry(c: &Connection, e: &Entry) -> Result<i64> {
         e.base_etag,
         e.version,
         e.sent as i64,
-        e.created_ms
+        e.created_ms,
+        e.txn
     ])?;
     Ok(c.last_insert_rowid())
 }
@@ -336,12 +386,14 @@ fn pending_create_seq(c: &Connection, table: &str, id: &str) -> Result<Option<i6
     .query_row(params![table, id], |r| r.get::<_, Option<i64>>(0))?)
 }
 
-/// The mirror + queue part of a local write, inside `c`'s transaction.
-pub(super) fn local_write_tx(
+/// The mirror + queue part of a local write, inside `c`'s transaction;
+/// `txn` is the local transaction it belongs to, if any.
+pub(crate) fn local_write_tx(
     c: &Connection,
     t: &ResolvedTable,
     w: &LocalWrite,
     now: i64,
+    txn: Option<i64>,
 ) -> Result<()> {
     let entries = entries_for_row(c, &t.name, &w.row_id)?;
     let etag = row_etag(c, t, &w.row_id)?;
@@ -368,6 +420,8 @@ pub(super) fn local_write_tx(
                     version: 1,
                     sent: false,
                     created_ms: now,
+                    txn,
+                    attempts: 0,
                 },
             )?;
         }
@@ -380,7 +434,12 @@ pub(super) fn local_write_tx(
                 .into());
             };
             apply_entry(c, t, Op::Update, &w.row_id, &w.data)?;
-            let mut merge_into = entries.last().filter(|e| e.op != Op::Delete).cloned();
+            // Never across a transaction's edge: a transaction uploads as
+            // its own change set, with exactly its own changes.
+            let mut merge_into = entries
+                .last()
+                .filter(|e| e.op != Op::Delete && e.txn == txn)
+                .cloned();
             if let Some(last) = &merge_into {
                 // A lookup pointing at a row created after `last` must not
                 // travel before that create: queue it as its own entry.
@@ -423,6 +482,8 @@ pub(super) fn local_write_tx(
                             version: 1,
                             sent: false,
                             created_ms: now,
+                            txn,
+                            attempts: 0,
                         },
                     )?;
                 }
@@ -457,12 +518,67 @@ pub(super) fn local_write_tx(
                         version: 1,
                         sent: false,
                         created_ms: now,
+                        txn,
+                        attempts: 0,
                     },
                 )?;
             }
         }
     }
     Ok(())
+}
+
+/// Why the server refused a change (or a transaction).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// Moves entry `e` (still in the queue) to the sync errors.
+fn record_refusal(c: &Connection, e: &Entry, r: &Refusal, now: i64) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message, txn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        now,
+        e.table,
+        e.row_id,
+        e.op.as_str(),
+        to_text(&e.data),
+        to_text(&e.binds),
+        r.status,
+        r.code,
+        r.message,
+        e.txn
+    ])?;
+    c.prepare_cached("DELETE FROM mooring_outbox WHERE seq = ?1")?
+        .execute([e.seq])?;
+    Ok(())
+}
+
+/// A refused change's row back to the server's state (`server_row`, or
+/// gone), with the row's other pending entries over it.
+fn revert_row(
+    c: &Connection,
+    t: &ResolvedTable,
+    id: &str,
+    server_row: Option<&RowData>,
+) -> Result<()> {
+    match server_row {
+        Some(row) => write_server_row(c, t, row)?,
+        None => {
+            c.prepare_cached(&format!(
+                "DELETE FROM {} WHERE {} = ?1",
+                q(&t.name),
+                q(&t.key)
+            ))?
+            .execute([id])?;
+        }
+    }
+    reapply_row(c, t, id)
 }
 
 /// What the upload learned about one sent entry.
@@ -482,12 +598,37 @@ impl Store {
         {
             let mut conn = self.writer()?;
             let tx = conn.transaction()?;
-            local_write_tx(&tx, t, w, crate::now_ms())?;
+            local_write_tx(&tx, t, w, crate::now_ms(), None)?;
             tx.commit()?;
         }
         self.committed();
         self.inner.watches.notify(self, &t.name);
         Ok(())
+    }
+
+    /// Runs `f` inside one writer transaction, committed when `f` returns
+    /// Ok (and rolled back otherwise): the writes of an app's local
+    /// transaction. `f` gets the connection and a new transaction id, and
+    /// returns the mirror tables it touched (their watches fire after the
+    /// commit).
+    pub(crate) fn local_transaction<T>(
+        &self,
+        f: impl FnOnce(&Connection, i64) -> Result<(T, Vec<String>)>,
+    ) -> Result<T> {
+        let (out, touched) = {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            let txn = next_txn(&tx)?;
+            let out = f(&tx, txn)?;
+            tx.commit()?;
+            out
+        };
+        self.committed();
+        let touched: std::collections::BTreeSet<String> = touched.into_iter().collect();
+        for name in &touched {
+            self.inner.watches.notify(self, name);
+        }
+        Ok(out)
     }
 
     /// Changes waiting for upload (merged entries: changes, not rows).
@@ -542,6 +683,8 @@ impl Store {
                 op: e.op,
                 queued_at_ms: e.created_ms,
                 in_flight: e.sent,
+                attempts: e.attempts.clamp(0, u32::MAX as i64) as u32,
+                transaction: e.txn,
             })
             .collect())
     }
@@ -566,8 +709,9 @@ impl Store {
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(seqs.len());
         {
-            let mut mark =
-                tx.prepare_cached("UPDATE mooring_outbox SET sent = 1 WHERE seq = ?1")?;
+            let mut mark = tx.prepare_cached(
+                "UPDATE mooring_outbox SET sent = 1, attempts = attempts + 1 WHERE seq = ?1",
+            )?;
             let mut read = tx.prepare_cached(&format!(
                 "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
             ))?;
@@ -629,9 +773,7 @@ impl Store {
         &self,
         t: &ResolvedTable,
         seq: i64,
-        status: u16,
-        code: &str,
-        message: &str,
+        refusal: &Refusal,
         server_row: Option<&RowData>,
     ) -> Result<()> {
         {
@@ -646,35 +788,8 @@ impl Store {
             else {
                 return Ok(());
             };
-            tx.prepare_cached(
-                "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                crate::now_ms(),
-                e.table,
-                e.row_id,
-                e.op.as_str(),
-                to_text(&e.data),
-                to_text(&e.binds),
-                status,
-                code,
-                message
-            ])?;
-            tx.prepare_cached("DELETE FROM mooring_outbox WHERE seq = ?1")?
-                .execute([seq])?;
-            match server_row {
-                Some(row) => write_server_row(&tx, t, row)?,
-                None => {
-                    tx.prepare_cached(&format!(
-                        "DELETE FROM {} WHERE {} = ?1",
-                        q(&t.name),
-                        q(&t.key)
-                    ))?
-                    .execute([&e.row_id])?;
-                }
-            }
-            reapply_row(&tx, t, &e.row_id)?;
+            record_refusal(&tx, &e, refusal, crate::now_ms())?;
+            revert_row(&tx, t, &e.row_id, server_row)?;
             tx.commit()?;
         }
         self.committed();
@@ -688,8 +803,8 @@ impl Store {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message)
-             SELECT ?2, tbl, row_id, op, data, binds, 0, '', ?3 FROM mooring_outbox WHERE seq = ?1",
+            "INSERT INTO mooring_sync_errors (at_ms, tbl, row_id, action, data, binds, status, code, message, txn)
+             SELECT ?2, tbl, row_id, op, data, binds, 0, '', ?3, txn FROM mooring_outbox WHERE seq = ?1",
             params![seq, crate::now_ms(), message],
         )?;
         tx.execute("DELETE FROM mooring_outbox WHERE seq = ?1", [seq])?;
@@ -700,13 +815,62 @@ impl Store {
     /// Whether a row exists in a mirror table (lookup validation).
     pub(crate) fn row_exists(&self, table: &str, id: &str) -> Result<bool> {
         let cols = self.table_columns(table)?;
+        self.with_reader(|c| row_exists_on(c, table, &cols.key, id))
+    }
+
+    /// The key column of a mirror table.
+    pub(crate) fn key_of(&self, table: &str) -> Result<String> {
+        Ok(self.table_columns(table)?.key)
+    }
+
+    /// Every entry of a local transaction, in order.
+    pub(crate) fn outbox_transaction(&self, txn: i64) -> Result<Vec<Entry>> {
         self.with_reader(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
-                q(table),
-                q(&cols.key)
-            ))?
-            .query_row([id], |r| r.get(0))?)
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE txn = ?1 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([txn], read_entry)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
+    }
+
+    /// A local transaction the server refused: all of its changes move to
+    /// the sync errors as one entry (they keep the transaction's id) and
+    /// their rows return to the server's state, in one SQLite transaction.
+    /// `parts` pairs each entry's seq with its row as the server has it.
+    pub(crate) fn outbox_reject_transaction(
+        &self,
+        tables: &[&ResolvedTable],
+        parts: &[(i64, Option<RowData>)],
+        refusal: &Refusal,
+    ) -> Result<()> {
+        let mut touched = BTreeMap::new();
+        {
+            let mut conn = self.writer()?;
+            let tx = conn.transaction()?;
+            let now = crate::now_ms();
+            for (seq, server_row) in parts {
+                let Some(e) = tx
+                    .prepare_cached(&format!(
+                        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
+                    ))?
+                    .query_row([seq], read_entry)
+                    .optional()?
+                else {
+                    continue;
+                };
+                record_refusal(&tx, &e, refusal, now)?;
+                if let Some(t) = tables.iter().find(|t| t.name == e.table) {
+                    revert_row(&tx, t, &e.row_id, server_row.as_ref())?;
+                    touched.insert(t.name.clone(), ());
+                }
+            }
+            tx.commit()?;
+        }
+        self.committed();
+        for name in touched.keys() {
+            self.inner.watches.notify(self, name);
+        }
+        Ok(())
     }
 }

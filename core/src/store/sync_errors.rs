@@ -1,7 +1,8 @@
 //! The sync-errors list, the storage half: changes the server refused (or
 //! that could not be sent), kept with their values for the app to retry
 //! (queued again over the row's current values) or discard. Entries arrive
-//! here from the queue (`queue.rs`, `outbox_reject`).
+//! here from the queue (`queue.rs`, `outbox_reject`,
+//! `outbox_reject_transaction`); a refused local transaction is one entry.
 
 use rusqlite::OptionalExtension;
 use serde_json::{Map, Value as J};
@@ -26,14 +27,19 @@ pub struct SyncErrorRecord {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// The local transaction it was part of: the transaction's changes
+    /// are one entry of the list, retried or discarded together.
+    pub txn: Option<i64>,
 }
+
+const COLS: &str = "id, at_ms, tbl, row_id, action, data, binds, status, code, message, txn";
 
 impl Store {
     pub(crate) fn sync_errors(&self) -> Result<Vec<SyncErrorRecord>> {
         self.with_reader(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors ORDER BY id",
-            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLS} FROM mooring_sync_errors ORDER BY id"
+            ))?;
             let rows = stmt.query_map([], read_error)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -43,29 +49,38 @@ impl Store {
     pub fn sync_error_count(&self) -> Result<u64> {
         self.with_reader(|c| {
             Ok(
-                c.query_row("SELECT count(*) FROM mooring_sync_errors", [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64,
+                // A refused transaction counts once.
+                c.query_row(
+                    "SELECT count(DISTINCT coalesce(txn, -id)) FROM mooring_sync_errors",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )? as u64,
             )
         })
     }
 
-    /// Forgets a sync error (the mirror already holds the server's state).
-    /// False when there was no such error.
+    /// Forgets a sync error, with the rest of its transaction (the mirror
+    /// already holds the server's state). False when there was no such error.
     pub(crate) fn discard_sync_error(&self, id: i64) -> Result<bool> {
         let w = self.writer()?;
-        Ok(w.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])? > 0)
+        Ok(w.execute(
+            "DELETE FROM mooring_sync_errors WHERE id = ?1
+                OR txn = (SELECT txn FROM mooring_sync_errors WHERE id = ?1)",
+            [id],
+        )? > 0)
     }
 
     /// Re-queues a sync error's change over the row's current state, in one
-    /// transaction with its removal from the list. `t` is its table.
-    pub(crate) fn retry_sync_error(&self, t: &ResolvedTable, id: i64) -> Result<()> {
+    /// transaction with its removal from the list; a refused transaction is
+    /// re-queued whole, as a new transaction. `tables` is the profile's.
+    pub(crate) fn retry_sync_error(&self, tables: &[ResolvedTable], id: i64) -> Result<()> {
+        let mut touched = Vec::new();
         {
             let mut conn = self.writer()?;
             let tx = conn.transaction()?;
-            let Some(e) = tx
+            let Some(first) = tx
                 .query_row(
-                    "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
+                    &format!("SELECT {COLS} FROM mooring_sync_errors WHERE id = ?1"),
                     [id],
                     read_error,
                 )
@@ -73,54 +88,63 @@ impl Store {
             else {
                 return Err(WriteError::NoSuchSyncError(id).into());
             };
-            let exists = row_etag(&tx, t, &e.row_id)?.is_some();
-            // A create whose row is back (or an update of a row the server
-            // no longer has) changes kind: the user's values go up either way.
-            let op = match (e.action, exists) {
-                (Op::Create, true) => Op::Update,
-                (Op::Update, false) => Op::Create,
-                (Op::Delete, false) => {
-                    tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
-                    tx.commit()?;
-                    return Ok(());
+            let members = match first.txn {
+                None => vec![first],
+                Some(txn) => {
+                    let mut stmt = tx.prepare(&format!(
+                        "SELECT {COLS} FROM mooring_sync_errors WHERE txn = ?1 ORDER BY id"
+                    ))?;
+                    let rows = stmt.query_map([txn], read_error)?;
+                    rows.collect::<Result<Vec<_>, _>>()?
                 }
-                (op, _) => op,
             };
-            // A value for a column the profile dropped stays in the list
-            // (retrying would trim it, and the user's value would be lost).
-            if let Some(column) = e.data.keys().find(|k| t.column(k).is_none()) {
-                return Err(WriteError::UnknownColumn {
-                    table: t.name.clone(),
-                    column: column.clone(),
+            let txn = match members.len() {
+                1 => None,
+                _ => Some(super::queue::next_txn(&tx)?),
+            };
+            let now = crate::now_ms();
+            for e in members {
+                let t = tables
+                    .iter()
+                    .find(|t| t.name == e.table)
+                    .ok_or_else(|| WriteError::UnknownTable(e.table.clone()))?;
+                tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [e.id])?;
+                let exists = row_etag(&tx, t, &e.row_id)?.is_some();
+                // A create whose row is back (or an update of a row the server
+                // no longer has) changes kind: the user's values go up either way.
+                let op = match (e.action, exists) {
+                    (Op::Create, true) => Op::Update,
+                    (Op::Update, false) => Op::Create,
+                    (Op::Delete, false) => continue,
+                    (op, _) => op,
+                };
+                // A value for a column the profile dropped stays in the list
+                // (retrying would trim it, and the user's value would be lost).
+                if let Some(column) = e.data.keys().find(|k| t.column(k).is_none()) {
+                    return Err(WriteError::UnknownColumn {
+                        table: t.name.clone(),
+                        column: column.clone(),
+                    }
+                    .into());
                 }
-                .into());
+                let w = LocalWrite {
+                    op,
+                    row_id: e.row_id.clone(),
+                    data: e.data,
+                    binds: e.binds,
+                };
+                local_write_tx(&tx, t, &w, now, txn)?;
+                touched.push(t.name.clone());
             }
-            let data = e.data;
-            let w = LocalWrite {
-                op,
-                row_id: e.row_id.clone(),
-                data,
-                binds: e.binds,
-            };
-            local_write_tx(&tx, t, &w, crate::now_ms())?;
-            tx.execute("DELETE FROM mooring_sync_errors WHERE id = ?1", [id])?;
             tx.commit()?;
         }
         self.committed();
-        self.inner.watches.notify(self, &t.name);
+        touched.sort();
+        touched.dedup();
+        for name in &touched {
+            self.inner.watches.notify(self, name);
+        }
         Ok(())
-    }
-
-    /// The table of a sync error (to find its profile table).
-    pub(crate) fn sync_error(&self, id: i64) -> Result<Option<SyncErrorRecord>> {
-        self.with_reader(|c| {
-            Ok(c.query_row(
-                "SELECT id, at_ms, tbl, row_id, action, data, binds, status, code, message FROM mooring_sync_errors WHERE id = ?1",
-                [id],
-                read_error,
-            )
-            .optional()?)
-        })
     }
 }
 
@@ -136,5 +160,6 @@ fn read_error(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncErrorRecord> {
         status: r.get::<_, i64>(7)?.clamp(0, 999) as u16,
         code: r.get(8)?,
         message: r.get(9)?,
+        txn: r.get(10)?,
     })
 }

@@ -19,7 +19,13 @@ type Step = fn(&Connection) -> Result<()>;
 
 /// Version 0 is every file before versioning (no `user_version`) and a new
 /// empty file; both become version 1 by creating what is missing.
-const STEPS: &[Step] = &[v1_bookkeeping_tables];
+const STEPS: &[Step] = &[v1_bookkeeping_tables, v2_transactions_and_attempts];
+
+/// Local transactions (`Outbox::write_transaction`) and per-change send
+/// attempts.
+fn v2_transactions_and_attempts(c: &Connection) -> Result<()> {
+    queue::add_transactions_and_attempts(c)
+}
 
 /// The version this build writes.
 pub const CURRENT: u32 = STEPS.len() as u32;

@@ -121,6 +121,31 @@ public final class MooringClient: Sendable {
         try await mapErrors { try await app.delete(table: table, id: id) }
     }
 
+    /// Several writes as one. `body` lists them on the handle; when it
+    /// returns they reach the mirror and the outbox together, or not at all
+    /// (the first refused write throws its error and cancels all of them),
+    /// and they upload as one Dataverse `$batch` change set, which the server
+    /// applies whole or not at all. A refused transaction is one entry of
+    /// `syncErrors()`. A create returns its new GUID at once, so later writes
+    /// can point at the row:
+    ///
+    /// ```swift
+    /// let contact = try await client.writeTransaction { tx in
+    ///     let account = tx.create("accounts", values: ["name": .text(value: "Fabrikam")])
+    ///     return tx.create("contacts", values: [
+    ///         "lastname": .text(value: "Ito"), "parentcustomerid": .text(value: account),
+    ///     ])
+    /// }
+    /// ```
+    /// `body` runs before anything is written: reads inside it do not see its writes.
+    public func writeTransaction<T>(_ body: (WriteTransaction) throws -> T) async throws -> T {
+        let tx = WriteTransaction()
+        let result = try body(tx)
+        let ops = tx.ops
+        _ = try await mapErrors { try await app.writeTransaction(ops: ops) }
+        return result
+    }
+
     /// Changes waiting for upload.
     public func pendingCount() async throws(MooringError) -> UInt64 {
         try await mapErrors { try await app.pendingCount() }
@@ -251,5 +276,29 @@ extension MooringError {
     static func from(_ error: any Error) -> MooringError {
         if let e = error as? MooringError { return e }
         return .Internal(reason: String(describing: type(of: error)))
+    }
+}
+
+/// The writes of one `MooringClient.writeTransaction`: collected here, then
+/// applied by the core in one SQLite transaction and uploaded as one change set.
+public final class WriteTransaction {
+    fileprivate(set) var ops: [WriteOp] = []
+
+    fileprivate init() {}
+
+    /// Creates a row; returns its new GUID, usable in later writes.
+    @discardableResult
+    public func create(_ table: String, values: [String: Value]) -> String {
+        let id = UUID().uuidString.lowercased()
+        ops.append(.create(table: table, id: id, values: values))
+        return id
+    }
+
+    public func update(_ table: String, id: String, values: [String: Value]) {
+        ops.append(.update(table: table, id: id, values: values))
+    }
+
+    public func delete(_ table: String, id: String) {
+        ops.append(.delete(table: table, id: id))
     }
 }

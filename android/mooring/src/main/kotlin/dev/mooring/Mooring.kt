@@ -261,6 +261,29 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
 
     suspend fun delete(table: String, id: String) = call { it.delete(table, id) }
 
+    /**
+     * Several writes as one. [block] lists them; when it returns they reach
+     * the mirror and the outbox together, or not at all (the first refused
+     * write throws its error and cancels all of them), and they upload as one
+     * Dataverse `$batch` change set, which the server applies whole or not at
+     * all. A refused transaction is one entry of [syncErrors]. A create
+     * returns its new GUID at once, so later writes can point at the row:
+     *
+     * ```
+     * val contact = mooring.writeTransaction {
+     *     val account = create("accounts", mapOf("name" to "Fabrikam"))
+     *     create("contacts", mapOf("lastname" to "Ito", "parentcustomerid" to account))
+     * }
+     * ```
+     * [block] runs before anything is written: reads inside it do not see its writes.
+     */
+    suspend fun <T> writeTransaction(block: WriteTransaction.() -> T): T {
+        val tx = WriteTransaction()
+        val result = tx.block()
+        call { it.writeTransaction(tx.ops.toList()) }
+        return result
+    }
+
     /** Changes waiting for upload (counted in changes, not rows). */
     suspend fun pendingCount(): Long = call { it.pendingCount().toLong() }
 
@@ -296,7 +319,7 @@ class Mooring private constructor(private val app: MooringApp) : AutoCloseable {
     /** Queues the refused change again (a delete on the server comes back as a create). */
     suspend fun retrySyncError(id: Long) = call { it.retrySyncError(id) }
 
-    /** Drops the refused change; the row keeps the server's state. */
+    /** Drops the refused change (a transaction: all of it); the rows keep the server's state. */
     suspend fun discardSyncError(id: Long) = call { it.discardSyncError(id) }
 
     // --- host inputs ----------------------------------------------------------------

@@ -105,12 +105,12 @@ val syncErrors: List<SyncErrorInfo> = listOf(
         id = 1, atMs = 1_790_000_000_000, table = "accounts", rowId = "3f2b8c1e-0000-4000-8000-000000000001",
         action = ChangeAction.UPDATE, values = mapOf("name" to Value.Text("Contoso"), "telephone1" to Value.Text("555-0101")),
         httpStatus = 412u, code = "0x80060882", message = "The version of the existing record doesn't match the RowVersion property provided.",
-        kind = SyncErrorKind.CONFLICT,
+        kind = SyncErrorKind.CONFLICT, transaction = emptyList(),
     ),
     SyncErrorInfo(
         id = 2, atMs = 1_790_000_600_000, table = "accounts", rowId = "9a7d6e5f-0000-4000-8000-000000000002",
         action = ChangeAction.CREATE, values = mapOf("name" to Value.Text("Fabrikam"), "telephone1" to Value.Text("x".repeat(3))),
         httpStatus = 400u, code = "0x80060888", message = "telephone1: the value is not a phone number.",
-        kind = SyncErrorKind.OTHER,
+        kind = SyncErrorKind.OTHER, transaction = emptyList(),
     ),
 )

@@ -41,6 +41,18 @@ fun SyncErrorInfo.errorModel(zone: ZoneId = ZoneId.systemDefault(), locale: Loca
         SyncErrorKind.OTHER -> null
     }
     val time = DateTimeFormatter.ofPattern("HH:mm", locale).format(Instant.ofEpochMilli(atMs).atZone(zone))
+    // A refused transaction is one entry: all of it was refused, all of it retries.
+    if (transaction.size > 1) {
+        val tables = transaction.map { it.table }.distinct().joinToString(", ")
+        return SyncErrorModel(
+            id = id,
+            title = "Transaction refused: ${transaction.size} changes",
+            detail = listOfNotNull(tables, "HTTP $httpStatus", why, time).joinToString(" · "),
+            message = message.ifBlank { "The server gave no reason." },
+            retryDescription = "Retry: send the ${transaction.size} changes again, together",
+            discardDescription = "Discard: keep the server's rows for all ${transaction.size} changes",
+        )
+    }
     return SyncErrorModel(
         id = id,
         title = "$what refused: $name",
