@@ -115,7 +115,14 @@ async fn write_latency(rows: usize, dir: &std::path::Path) -> Res<()> {
     Ok(())
 }
 
-async fn upload(changes: usize, batch_size: usize, dir: &std::path::Path) -> Res<()> {
+/// `transaction`: the changes are written in local transactions of that
+/// many (each then uploads as its own change set).
+async fn upload(
+    changes: usize,
+    batch_size: usize,
+    transaction: Option<usize>,
+    dir: &std::path::Path,
+) -> Res<()> {
     let server = mooring_devserver::start(mooring_devserver::Config {
         seed_rows: changes / 2,
         token: TOKEN.into(),
@@ -123,7 +130,7 @@ async fn upload(changes: usize, batch_size: usize, dir: &std::path::Path) -> Res
     })
     .await?;
     let admin = server.admin();
-    let db = dir.join(format!("upload-{changes}-{batch_size}.db"));
+    let db = dir.join(format!("upload-{changes}-{batch_size}-{transaction:?}.db"));
     let e = engine(&server.root_url(), &db).await?;
     e.sync(Arc::new(|_: &Progress| {})).await?;
     let ob = e.outbox(OutboxConfig {
@@ -140,18 +147,51 @@ async fn upload(changes: usize, batch_size: usize, dir: &std::path::Path) -> Res
                 .map(String::from)
         })
         .collect();
-    for i in 0..changes {
+    let write = |tx: &mut mooring_core::WriteTransaction<'_>, i: usize| {
         if i % 2 == 0 || ids.is_empty() {
-            ob.create(
+            tx.create(
                 "accounts",
                 &obj(json!({"name": format!("up {i}"), "revenue": i as f64})),
-            )?;
+            )
+            .map(|_| ())
         } else {
-            ob.update(
+            tx.update(
                 "accounts",
                 &ids[(i / 2) % ids.len()],
                 &obj(json!({"telephone1": format!("u{i}")})),
-            )?;
+            )
+        }
+    };
+    let t = Instant::now();
+    let mut transactions = 0;
+    match transaction {
+        None => {
+            for i in 0..changes {
+                if i % 2 == 0 || ids.is_empty() {
+                    ob.create(
+                        "accounts",
+                        &obj(json!({"name": format!("up {i}"), "revenue": i as f64})),
+                    )?;
+                } else {
+                    ob.update(
+                        "accounts",
+                        &ids[(i / 2) % ids.len()],
+                        &obj(json!({"telephone1": format!("u{i}")})),
+                    )?;
+                }
+            }
+        }
+        Some(size) => {
+            for start in (0..changes).step_by(size) {
+                ob.write_transaction(|tx| {
+                    (start..(start + size).min(changes)).try_for_each(|i| write(tx, i))
+                })?;
+                transactions += 1;
+            }
+            println!(
+                "write_transaction of {size} changes x {transactions}: ms_per_transaction={:.1}",
+                t.elapsed().as_secs_f64() * 1000.0 / transactions as f64
+            );
         }
     }
     let pending = ob.pending_count()?;
@@ -160,7 +200,7 @@ async fn upload(changes: usize, batch_size: usize, dir: &std::path::Path) -> Res
     let s = ob.upload().await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "upload changes={pending} batch_size={batch_size}: secs={secs:.2} changes_per_sec={:.0} round_trips={} uploaded={} rejected={}",
+        "upload changes={pending} batch_size={batch_size} transactions={transactions}: secs={secs:.2} changes_per_sec={:.0} round_trips={} uploaded={} rejected={}",
         pending as f64 / secs,
         admin.stats().requests,
         s.uploaded,
@@ -186,10 +226,12 @@ async fn main() -> Res<()> {
             .unwrap_or(0)
     );
     write_latency(rows, &dir).await?;
-    upload(1_000, 100, &dir).await?;
-    upload(10_000, 100, &dir).await?;
-    upload(10_000, 1000, &dir).await?;
-    upload(1_000, 1, &dir).await?;
+    upload(1_000, 100, None, &dir).await?;
+    upload(10_000, 100, None, &dir).await?;
+    upload(10_000, 1000, None, &dir).await?;
+    upload(1_000, 1, None, &dir).await?;
+    upload(1_000, 100, Some(100), &dir).await?;
+    upload(10_000, 100, Some(1000), &dir).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

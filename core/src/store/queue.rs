@@ -202,6 +202,14 @@ fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
+fn entry_by_seq(c: &Connection, seq: i64) -> Result<Option<Entry>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
+    ))?
+    .query_row([seq], read_entry)
+    .optional()?)
+}
+
 fn entries_for_row(c: &Connection, table: &str, id: &str) -> Result<Vec<Entry>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE tbl = ?1 AND row_id = ?2 ORDER BY seq"
@@ -736,13 +744,7 @@ impl Store {
             let mut conn = self.writer()?;
             let tx = conn.transaction()?;
             for a in acks {
-                let Some(e) = tx
-                    .prepare_cached(&format!(
-                        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
-                    ))?
-                    .query_row([a.seq], read_entry)
-                    .optional()?
-                else {
+                let Some(e) = entry_by_seq(&tx, a.seq)? else {
                     continue;
                 };
                 let Some(t) = tables.iter().find(|t| t.name == e.table) else {
@@ -779,13 +781,7 @@ impl Store {
         {
             let mut conn = self.writer()?;
             let tx = conn.transaction()?;
-            let Some(e) = tx
-                .prepare_cached(&format!(
-                    "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
-                ))?
-                .query_row([seq], read_entry)
-                .optional()?
-            else {
+            let Some(e) = entry_by_seq(&tx, seq)? else {
                 return Ok(());
             };
             record_refusal(&tx, &e, refusal, crate::now_ms())?;
@@ -850,13 +846,7 @@ impl Store {
             let tx = conn.transaction()?;
             let now = crate::now_ms();
             for (seq, server_row) in parts {
-                let Some(e) = tx
-                    .prepare_cached(&format!(
-                        "SELECT {ENTRY_COLS} FROM mooring_outbox WHERE seq = ?1"
-                    ))?
-                    .query_row([seq], read_entry)
-                    .optional()?
-                else {
+                let Some(e) = entry_by_seq(&tx, *seq)? else {
                     continue;
                 };
                 record_refusal(&tx, &e, refusal, now)?;
