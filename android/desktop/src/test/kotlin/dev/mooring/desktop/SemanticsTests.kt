@@ -14,6 +14,7 @@ import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.runComposeUiTest
 import androidx.compose.ui.unit.dp
+import dev.mooring.ffi.SyncIcon
 import dev.mooring.ui.InitialSyncScreen
 import dev.mooring.ui.SyncErrorsList
 import dev.mooring.ui.SyncStatusIcon
@@ -50,6 +51,23 @@ class SemanticsTests {
                 assertEquals(if (s.syncErrors > 0uL) 1 else 0, review, "Review button on the $name sheet")
             }
         }
+    }
+
+    @Test
+    fun theSheetOfPendingChangesSaysHowLongTheyWaitAndWhy() = runComposeUiTest {
+        val s = iconStates.values.first { it.icon == SyncIcon.PENDING_UPLOAD }
+        var asked = 0
+        setContent {
+            DesktopTheme {
+                SyncStatusIcon(s, pendingSummary = { asked++; "3 changes waiting for 2 h: no connection" })
+            }
+        }
+        assertEquals(0, asked, "nothing asked before the sheet opens")
+        onNodeWithContentDescription(s.iconModel().contentDescription).performClick()
+        waitForIdle()
+        onNodeWithText(s.description).assertExists()
+        onNodeWithText("3 changes waiting for 2 h: no connection").assertExists()
+        assertEquals(1, asked)
     }
 
     @Test

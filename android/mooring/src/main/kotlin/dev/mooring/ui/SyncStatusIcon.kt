@@ -11,6 +11,8 @@ import androidx.compose.animation.core.animateFloat
 import androidx.compose.animation.core.infiniteRepeatable
 import androidx.compose.animation.core.rememberInfiniteTransition
 import androidx.compose.animation.core.tween
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.sizeIn
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.CloudDone
@@ -28,6 +30,8 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.remember
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
@@ -52,16 +56,26 @@ import dev.mooring.ui.model.iconModel
 @Composable
 fun SyncStatusIcon(mooring: Mooring, modifier: Modifier = Modifier, onShowErrors: (() -> Unit)? = null) {
     val status by mooring.statusAsState()
-    status?.let { SyncStatusIcon(it, modifier, onShowErrors) }
+    status?.let {
+        SyncStatusIcon(it, modifier, onShowErrors, pendingSummary = {
+            // A closed instance has nothing waiting to explain.
+            runCatching { mooring.pendingSummary() }.getOrNull()
+        })
+    }
 }
 
-/** [initiallyOpen]: the sheet shows without a tap (previews, the golden images). */
+/**
+ * [initiallyOpen]: the sheet shows without a tap (previews, the golden images).
+ * [pendingSummary]: asked each time the sheet opens while changes wait ("3 changes
+ * waiting for 2 h: no connection"), shown under the description.
+ */
 @Composable
 fun SyncStatusIcon(
     status: SyncStatus,
     modifier: Modifier = Modifier,
     onShowErrors: (() -> Unit)? = null,
     initiallyOpen: Boolean = false,
+    pendingSummary: (suspend () -> String?)? = null,
 ) {
     val model = status.iconModel()
     var open by rememberSaveable { mutableStateOf(initiallyOpen) }
@@ -84,22 +98,40 @@ fun SyncStatusIcon(
         }
     }
     if (open) {
+        var summary by remember { mutableStateOf<String?>(null) }
+        if (pendingSummary != null && status.pendingChanges > 0uL) {
+            LaunchedEffect(status.pendingChanges) { summary = pendingSummary() }
+        }
         SyncStatusSheet(
             model,
             onDismiss = { open = false },
             onShowErrors = onShowErrors?.takeIf { status.syncErrors > 0uL }?.let { show -> { open = false; show() } },
+            detail = summary?.takeIf { status.pendingChanges > 0uL },
         )
     }
 }
 
-/** What a tap on the icon shows: the icon again, the core's title and description. */
+/**
+ * What a tap on the icon shows: the icon again, the core's title and description,
+ * and [detail] under it (what waits in the outbox, and why) when given.
+ */
 @Composable
-fun SyncStatusSheet(model: StatusIconModel, onDismiss: () -> Unit, onShowErrors: (() -> Unit)? = null) {
+fun SyncStatusSheet(
+    model: StatusIconModel,
+    onDismiss: () -> Unit,
+    onShowErrors: (() -> Unit)? = null,
+    detail: String? = null,
+) {
     AlertDialog(
         onDismissRequest = onDismiss,
         icon = { Icon(model.icon.vector(), contentDescription = null, tint = model.icon.tint()) },
         title = { Text(model.title) },
-        text = { Text(model.description) },
+        text = {
+            Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
+                Text(model.description)
+                detail?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
+            }
+        },
         confirmButton = { TextButton(onClick = onDismiss) { Text("OK") } },
         dismissButton = onShowErrors?.let { show -> { TextButton(onClick = show) { Text("Review") } } },
     )
