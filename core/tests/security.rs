@@ -453,12 +453,27 @@ async fn https_only_except_loopback_or_the_development_flag() {
         tokens.clone(),
     )
     .expect("remote");
-    for link in [
-        "https://evil.example.com/api/data/v9.2/accounts",
-        "http://org.crm.dynamics.com/api/data/v9.2/accounts",
-        "https://org.crm.dynamics.com:8443/api/data/v9.2/accounts",
+    for (link, origin) in [
+        (
+            "https://evil.example.com/api/data/v9.2/accounts",
+            "https://evil.example.com",
+        ),
+        (
+            "http://org.crm.dynamics.com/api/data/v9.2/accounts",
+            "http://org.crm.dynamics.com",
+        ),
+        (
+            "https://org.crm.dynamics.com:8443/api/data/v9.2/accounts",
+            "https://org.crm.dynamics.com:8443",
+        ),
     ] {
         let r = remote.get(link, None, "accounts").await;
-        assert!(matches!(r, Err(Error::InsecureUrl(_))), "{link}");
+        // The message names the other origin whole, port included: a link
+        // that differs only by its port must say so.
+        assert!(
+            matches!(&r, Err(Error::InsecureUrl(m)) if m.contains(&format!("({origin})"))),
+            "{link}: {:?}",
+            r.err()
+        );
     }
 }

@@ -423,9 +423,8 @@ impl Remote {
         // nextLink to elsewhere, or a downgrade to http).
         if parsed.origin() != self.origin.origin() {
             return Err(Error::InsecureUrl(format!(
-                "{what}: the server sent a link to another origin ({}://{}); the token is only sent to {}",
-                parsed.scheme(),
-                parsed.host_str().unwrap_or(""),
+                "{what}: the server sent a link to another origin ({}); the token is only sent to {}",
+                parsed.origin().ascii_serialization(),
                 self.origin.origin().ascii_serialization()
             )));
         }
