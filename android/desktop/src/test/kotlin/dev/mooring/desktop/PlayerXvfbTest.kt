@@ -50,7 +50,9 @@ class PlayerXvfbTest {
                 assertTrue(!mooring.currentStatus.initialSyncComplete, "the first sync ended before the screenshot (too fast to see)")
                 server.admin.latency(0)
 
-                // 2. Synced: the accounts list, the icon says up to date.
+                // 2. Synced: the accounts list, the icon says up to date. The rows are read
+                // once the first sync is done: before it, the mirror may not hold them yet.
+                val icon = d.await("the up-to-date icon", 30_000) { it.description == UP_TO_DATE }
                 // The row to edit: near the top of the list (on screen), with a name no other row has
                 // (the seeded names repeat), so the row found on screen is this one.
                 val all = runBlocking { mooring.query(Query("accounts", emptyList(), listOf(SortKey("name", false)), null, null)) }
@@ -59,7 +61,6 @@ class PlayerXvfbTest {
                 val name = first.text("name")!!
                 val id = first.text("accountid")!!
                 val oldPhone = checkNotNull(first.text("telephone1")) { "seeded accounts have a phone number" }
-                val icon = d.await("the up-to-date icon", 30_000) { it.description == UP_TO_DATE }
                 d.await("the first account in the list") { it.name == name }
                 Thread.sleep(300) // ripple-free, settled frame
                 assertBarMatches(d, "player-bar-connected", d.screenshot("synced"), icon.bounds!!)
