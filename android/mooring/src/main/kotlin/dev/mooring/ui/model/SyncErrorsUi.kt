@@ -42,23 +42,17 @@ fun SyncErrorInfo.errorModel(zone: ZoneId = ZoneId.systemDefault(), locale: Loca
     }
     val time = DateTimeFormatter.ofPattern("HH:mm", locale).format(Instant.ofEpochMilli(atMs).atZone(zone))
     // A refused transaction is one entry: all of it was refused, all of it retries.
-    if (transaction.size > 1) {
-        val tables = transaction.map { it.table }.distinct().joinToString(", ")
-        return SyncErrorModel(
-            id = id,
-            title = "Transaction refused: ${transaction.size} changes",
-            detail = listOfNotNull(tables, "HTTP $httpStatus", why, time).joinToString(" · "),
-            message = message.ifBlank { "The server gave no reason." },
-            retryDescription = "Retry: send the ${transaction.size} changes again, together",
-            discardDescription = "Discard: keep the server's rows for all ${transaction.size} changes",
-        )
-    }
+    val n = transaction.size
+    val whole = n > 1
     return SyncErrorModel(
         id = id,
-        title = "$what refused: $name",
-        detail = listOfNotNull(table, "HTTP $httpStatus", why, time).joinToString(" · "),
+        title = if (whole) "Transaction refused: $n changes" else "$what refused: $name",
+        detail = listOfNotNull(
+            if (whole) transaction.map { it.table }.distinct().joinToString(", ") else table,
+            "HTTP $httpStatus", why, time,
+        ).joinToString(" · "),
         message = message.ifBlank { "The server gave no reason." },
-        retryDescription = "Retry: send the change to $name again",
-        discardDescription = "Discard: keep the server's $name",
+        retryDescription = if (whole) "Retry: send the $n changes again, together" else "Retry: send the change to $name again",
+        discardDescription = if (whole) "Discard: keep the server's rows for all $n changes" else "Discard: keep the server's $name",
     )
 }
